@@ -1,0 +1,300 @@
+//! The data path: one worker thread per core, each with its own single-threaded runtime and its
+//! own TUN queue; tunnels are pinned to a worker for their whole life.
+//!
+//! ```text
+//!            ┌────────────── worker 0 (thread, current-thread runtime) ──────────────┐
+//!  TUN q0 ──►│ tun_reader: read into a 64 KiB chunk, prefix the CSTP header in place, │
+//!            │   look up dst IP in the Router (lock-free snapshot) ──► tunnel's queue  │
+//!            │ tunnel tasks: TLS ⇄ CSTP frames ⇄ TUN q0 writes                        │
+//!            └────────────────────────────────────────────────────────────────────────┘
+//! ```
+//!
+//! Packets read from a queue may belong to a tunnel pinned to another worker; they cross over
+//! through that tunnel's bounded channel (`Bytes`, so only a reference count moves). Steering
+//! packets to the owning worker's queue with TUNSETSTEERINGEBPF removes that hop later without
+//! changing this structure. Nothing on this path takes a lock: the routing table is an
+//! `ArcSwap` snapshot replaced by the control path when tunnels come and go, and packet buffers
+//! are carved out of 64 KiB chunks, so there is one allocation per chunk, not per packet.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::thread::JoinHandle;
+
+use arc_swap::ArcSwap;
+use bytes::{Bytes, BytesMut};
+use tokio::sync::mpsc;
+use wolfguard_proto::cstp;
+use wolfguard_sys::{AsyncDevice, SyncDevice};
+
+use crate::sessions::Sessions;
+use crate::tunnel::{self, TunnelJob};
+
+/// Largest IP packet read from the TUN device.
+pub const MAX_PACKET: usize = 16384 - cstp::HEADER_LEN;
+
+/// Counters of the data path (read by logs now, by metrics later).
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Packets from TUN with no tunnel for their destination.
+    pub no_route: AtomicU64,
+    /// Packets dropped because the tunnel's queue was full.
+    pub queue_full: AtomicU64,
+    /// Tunnels running right now.
+    pub tunnels: AtomicUsize,
+}
+
+/// Destination IP → the owning tunnel's packet queue.
+#[derive(Debug, Default)]
+pub struct Router {
+    table: ArcSwap<HashMap<IpAddr, mpsc::Sender<Bytes>>>,
+    writers: Mutex<()>,
+}
+
+impl Router {
+    /// Routes `addr` to `tx` (control path).
+    pub fn insert(&self, addr: IpAddr, tx: mpsc::Sender<Bytes>) {
+        let _w = self.writers.lock().unwrap_or_else(|e| e.into_inner());
+        let mut next = HashMap::clone(&self.table.load());
+        next.insert(addr, tx);
+        self.table.store(Arc::new(next));
+    }
+
+    /// Removes `addr` if it still routes to `tx` (a newer tunnel may own it already).
+    pub fn remove(&self, addr: IpAddr, tx: &mpsc::Sender<Bytes>) {
+        let _w = self.writers.lock().unwrap_or_else(|e| e.into_inner());
+        let current = self.table.load();
+        if current.get(&addr).is_some_and(|t| t.same_channel(tx)) {
+            let mut next = HashMap::clone(&current);
+            next.remove(&addr);
+            self.table.store(Arc::new(next));
+        }
+    }
+
+    fn lookup(&self, addr: &IpAddr) -> Option<mpsc::Sender<Bytes>> {
+        self.table.load().get(addr).cloned()
+    }
+}
+
+/// Shared state every worker sees.
+#[derive(Debug)]
+pub struct Shared {
+    /// Routing table.
+    pub router: Router,
+    /// Session table (for detaching when a tunnel ends).
+    pub sessions: Arc<Sessions>,
+    /// Counters.
+    pub counters: Counters,
+    /// MTU of the TUN device: no packet read from it is larger.
+    pub tun_mtu: usize,
+}
+
+/// Handles to the worker threads.
+#[derive(Debug)]
+pub struct DataPlane {
+    senders: Vec<mpsc::UnboundedSender<TunnelJob>>,
+    next: AtomicUsize,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    /// State shared with the workers.
+    pub shared: Arc<Shared>,
+}
+
+impl DataPlane {
+    /// Starts one worker per TUN queue.
+    pub fn start(
+        queues: Vec<SyncDevice>,
+        tun_mtu: u16,
+        sessions: Arc<Sessions>,
+    ) -> std::io::Result<Self> {
+        let shared = Arc::new(Shared {
+            router: Router::default(),
+            sessions,
+            counters: Counters::default(),
+            tun_mtu: usize::from(tun_mtu).min(MAX_PACKET),
+        });
+        let mut senders = Vec::new();
+        let mut threads = Vec::new();
+        for (i, queue) in queues.into_iter().enumerate() {
+            let (tx, rx) = mpsc::unbounded_channel();
+            let shared = shared.clone();
+            let handle = std::thread::Builder::new()
+                .name(format!("wg-data-{i}"))
+                .spawn(move || worker(i, queue, rx, shared))?;
+            senders.push(tx);
+            threads.push(handle);
+        }
+        Ok(Self {
+            senders,
+            next: AtomicUsize::new(0),
+            threads: Mutex::new(threads),
+            shared,
+        })
+    }
+
+    /// Pins a new tunnel to the next worker (round robin).
+    pub fn dispatch(&self, job: TunnelJob) -> Result<(), TunnelJob> {
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.senders.len().max(1);
+        match self.senders.get(i) {
+            Some(tx) => tx.send(job).map_err(|e| e.0),
+            None => Err(job),
+        }
+    }
+
+    /// Stops accepting tunnels and waits for the workers (tunnels must have been told to stop).
+    pub fn join(mut self) {
+        self.senders.clear();
+        let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|e| e.into_inner()));
+        for t in threads {
+            let _ = t.join();
+        }
+    }
+}
+
+fn worker(
+    index: usize,
+    queue: SyncDevice,
+    mut jobs: mpsc::UnboundedReceiver<TunnelJob>,
+    shared: Arc<Shared>,
+) {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!(worker = index, error = %e, "cannot start data worker runtime");
+            return;
+        }
+    };
+    rt.block_on(async move {
+        let tun = match AsyncDevice::new(queue) {
+            Ok(t) => Arc::new(t),
+            Err(e) => {
+                tracing::error!(worker = index, error = %e, "cannot register TUN queue");
+                return;
+            }
+        };
+        let reader = tokio::spawn(tun_reader(tun.clone(), shared.clone()));
+        let mut running = tokio::task::JoinSet::new();
+        while let Some(job) = jobs.recv().await {
+            running.spawn(tunnel::run(job, tun.clone(), shared.clone()));
+            // Reap finished tunnels so the set does not grow without bound.
+            while running.try_join_next().is_some() {}
+        }
+        // The control path closed the job queue: tunnels were told to stop; let them finish
+        // their goodbyes for a bounded time.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(3), async {
+            while running.join_next().await.is_some() {}
+        })
+        .await;
+        reader.abort();
+    });
+}
+
+/// Reads packets from this worker's TUN queue and hands each to the tunnel owning its
+/// destination. The CSTP header is written in front of the packet in the same buffer, so the
+/// tunnel can encrypt the frame without copying it again.
+async fn tun_reader(tun: Arc<AsyncDevice>, shared: Arc<Shared>) {
+    const CHUNK: usize = 64 * 1024;
+    let hdr = cstp::HEADER_LEN;
+    let mut buf = BytesMut::with_capacity(CHUNK);
+    loop {
+        buf.clear();
+        buf.reserve(hdr + shared.tun_mtu);
+        buf.resize(hdr + shared.tun_mtu, 0);
+        let n = match tun.recv(&mut buf[hdr..]).await {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::warn!(error = %e, "TUN read failed; data worker stops reading");
+                return;
+            }
+        };
+        if n == 0 {
+            continue;
+        }
+        buf.truncate(hdr + n);
+        buf[..hdr].copy_from_slice(&cstp::encode_header(cstp::PacketType::Data, n));
+        let frame = buf.split().freeze();
+        let Some(dst) = destination(&frame[hdr..]) else {
+            continue;
+        };
+        match shared.router.lookup(&dst) {
+            Some(tx) => {
+                if tx.try_send(frame).is_err() {
+                    shared.counters.queue_full.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            None => {
+                shared.counters.no_route.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+/// The destination address of an IPv4 or IPv6 packet.
+pub fn destination(packet: &[u8]) -> Option<IpAddr> {
+    match packet.first()? >> 4 {
+        4 => {
+            let b: [u8; 4] = packet.get(16..20)?.try_into().ok()?;
+            Some(IpAddr::from(b))
+        }
+        6 => {
+            let b: [u8; 16] = packet.get(24..40)?.try_into().ok()?;
+            Some(IpAddr::from(b))
+        }
+        _ => None,
+    }
+}
+
+/// The source address of an IPv4 or IPv6 packet.
+pub fn source(packet: &[u8]) -> Option<IpAddr> {
+    match packet.first()? >> 4 {
+        4 => {
+            let b: [u8; 4] = packet.get(12..16)?.try_into().ok()?;
+            Some(IpAddr::from(b))
+        }
+        6 => {
+            let b: [u8; 16] = packet.get(8..24)?.try_into().ok()?;
+            Some(IpAddr::from(b))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_read_from_both_families_and_garbage_is_ignored() {
+        let mut v4 = [0u8; 20];
+        v4[0] = 0x45;
+        v4[12..16].copy_from_slice(&[10, 0, 0, 2]);
+        v4[16..20].copy_from_slice(&[10, 0, 0, 1]);
+        assert_eq!(destination(&v4), Some("10.0.0.1".parse().unwrap()));
+        assert_eq!(source(&v4), Some("10.0.0.2".parse().unwrap()));
+        let mut v6 = [0u8; 40];
+        v6[0] = 0x60;
+        v6[39] = 1;
+        assert_eq!(destination(&v6), Some("::1".parse().unwrap()));
+        assert_eq!(destination(&v4[..19]), None);
+        assert_eq!(destination(&[]), None);
+        assert_eq!(destination(&[0x50; 40]), None);
+    }
+
+    #[test]
+    fn router_remove_only_removes_its_own_channel() {
+        let r = Router::default();
+        let (a, _ra) = mpsc::channel(1);
+        let (b, _rb) = mpsc::channel(1);
+        let ip: IpAddr = "10.0.0.2".parse().unwrap();
+        r.insert(ip, a.clone());
+        r.insert(ip, b.clone()); // reconnect took over the address
+        r.remove(ip, &a);
+        assert!(r.lookup(&ip).is_some_and(|t| t.same_channel(&b)));
+        r.remove(ip, &b);
+        assert!(r.lookup(&ip).is_none());
+    }
+}

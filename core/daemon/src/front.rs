@@ -1,0 +1,542 @@
+//! The control-path front end: TLS handshake, the HTTP auth exchange and `CONNECT`.
+//!
+//! One task per TCP connection, on the control runtime. It never touches packets: once CONNECT
+//! succeeds, the TCP socket and TLS session move to a data-path worker. Password checks run on
+//! the priority pool, so a slow backend delays only the login that waits for it.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use wolfguard_proto::auth::{self, AuthForm, AuthPost, AuthPostKind, GroupOption};
+use wolfguard_proto::connect::{self, ConnectRequest};
+use wolfguard_proto::http::{self, Limits, Method, RequestHead, ResponseHead};
+use wolfguard_proto::urls;
+use wolfguard_runtime::pool::Priority;
+use wolfguard_tls::{HandshakeStatus, ReadOutcome, TlsSession};
+
+use crate::auth::Verdict;
+use crate::server::Server;
+use crate::sessions::AttachError;
+use crate::tunnel::{TunnelJob, TunnelParams, liveness_config};
+
+/// ocserv serves at most this many HTTP requests on one connection before closing it.
+const MAX_REQUESTS: usize = 16;
+/// Bound on the TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why a connection ended before (or instead of) becoming a tunnel.
+#[derive(Debug, thiserror::Error)]
+enum FrontError {
+    #[error("I/O: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("TLS: {0}")]
+    Tls(#[from] wolfguard_tls::TlsError),
+    #[error("client closed the connection")]
+    Closed,
+    #[error("timed out")]
+    Timeout,
+}
+
+/// A TLS connection during the HTTP phase.
+struct Conn {
+    tcp: TcpStream,
+    tls: TlsSession,
+    peer: SocketAddr,
+    plain: Vec<u8>,
+}
+
+impl Conn {
+    async fn flush(&mut self) -> Result<(), FrontError> {
+        while self.tls.wants_write() {
+            let n = self.tls.outgoing().len();
+            self.tcp.write_all(self.tls.outgoing()).await?;
+            self.tls.consume_outgoing(n);
+        }
+        Ok(())
+    }
+
+    async fn read_ciphertext(&mut self) -> Result<(), FrontError> {
+        let mut buf = [0u8; 16 * 1024];
+        self.tcp.readable().await?;
+        match self.tcp.try_read(&mut buf) {
+            Ok(0) => {
+                self.tls.feed_eof();
+                Ok(())
+            }
+            Ok(n) => {
+                self.tls.feed(&buf[..n]);
+                Ok(())
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn handshake(&mut self) -> Result<(), FrontError> {
+        loop {
+            let status = self.tls.handshake()?;
+            self.flush().await?;
+            if status == HandshakeStatus::Done {
+                return Ok(());
+            }
+            self.read_ciphertext().await?;
+        }
+    }
+
+    /// Reads until at least one more plaintext byte is buffered.
+    async fn read_more(&mut self) -> Result<(), FrontError> {
+        let mut tmp = [0u8; 16 * 1024];
+        loop {
+            match self.tls.read(&mut tmp)? {
+                ReadOutcome::Data(n) => {
+                    self.plain.extend_from_slice(&tmp[..n]);
+                    return Ok(());
+                }
+                ReadOutcome::Closed => return Err(FrontError::Closed),
+                ReadOutcome::WantRead => {
+                    self.flush().await?;
+                    self.read_ciphertext().await?;
+                }
+            }
+        }
+    }
+
+    /// Sends a whole response; TLS records are at most 16 KiB each.
+    async fn send(&mut self, bytes: &[u8]) -> Result<(), FrontError> {
+        for chunk in bytes.chunks(16 * 1024) {
+            self.tls.write(chunk)?;
+        }
+        self.flush().await
+    }
+
+    /// Reads one request: head and body.
+    async fn request(
+        &mut self,
+        limits: &Limits,
+    ) -> Result<Result<(RequestHead, Vec<u8>), u16>, FrontError> {
+        let (head, used) = loop {
+            match http::parse_request_head(&self.plain, limits) {
+                Ok(Some(parsed)) => break parsed,
+                Ok(None) => self.read_more().await?,
+                Err(e) => {
+                    tracing::debug!(peer = %self.peer, error = %e, "bad HTTP request");
+                    return Ok(Err(if matches!(e, http::HttpError::HeadTooLarge { .. }) {
+                        431
+                    } else {
+                        400
+                    }));
+                }
+            }
+        };
+        let len = match head.content_length(limits) {
+            Ok(n) => n,
+            Err(_) => return Ok(Err(413)),
+        };
+        while self.plain.len() < used + len {
+            self.read_more().await?;
+        }
+        let body = self.plain[used..used + len].to_vec();
+        self.plain.drain(..used + len);
+        Ok(Ok((head, body)))
+    }
+}
+
+/// Per-connection state of the login conversation.
+#[derive(Debug, Default)]
+struct Conversation {
+    failures: u32,
+    username: Option<String>,
+    group: Option<String>,
+}
+
+/// Serves one accepted TCP connection.
+pub async fn serve(server: Arc<Server>, tcp: TcpStream, peer: SocketAddr) {
+    let tls = match server.tls.new_session() {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot create TLS session");
+            return;
+        }
+    };
+    let _ = tcp.set_nodelay(true);
+    let mut conn = Conn {
+        tcp,
+        tls,
+        peer,
+        plain: Vec::new(),
+    };
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, conn.handshake()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            tracing::debug!(%peer, error = %e, "TLS handshake failed");
+            let _ = conn.flush().await;
+            return;
+        }
+        Err(_) => {
+            tracing::debug!(%peer, "TLS handshake timed out");
+            return;
+        }
+    }
+    tracing::debug!(%peer, protocol = %conn.tls.protocol(), cipher = %conn.tls.cipher(), "TLS up");
+    let auth_deadline = Duration::from_secs(u64::from(server.config.server.auth_timeout_secs));
+    match tokio::time::timeout(auth_deadline, http_phase(&server, &mut conn)).await {
+        Ok(Ok(Some(params))) => {
+            // Move the connection out of the control runtime; the worker re-registers it.
+            let Conn {
+                tcp, tls, plain, ..
+            } = conn;
+            let (cookie, id) = (params.cookie.clone(), params.conn);
+            let job = match tcp.into_std() {
+                Ok(tcp) => TunnelJob {
+                    tcp,
+                    tls,
+                    leftover: plain,
+                    params,
+                },
+                Err(e) => {
+                    tracing::warn!(%peer, error = %e, "cannot detach tunnel socket");
+                    server.sessions.detach(&cookie, id, false, Instant::now());
+                    return;
+                }
+            };
+            if server.dataplane.dispatch(job).is_err() {
+                server.sessions.detach(&cookie, id, false, Instant::now());
+            }
+        }
+        Ok(Ok(None)) => {
+            conn.tls.shutdown();
+            let _ = conn.flush().await;
+        }
+        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "connection ended"),
+        Err(_) => tracing::info!(%peer, "authentication timed out"),
+    }
+}
+
+/// Runs the HTTP requests of one connection. Returns the tunnel's parameters after a successful
+/// CONNECT.
+async fn http_phase(
+    server: &Arc<Server>,
+    conn: &mut Conn,
+) -> Result<Option<TunnelParams>, FrontError> {
+    let limits = Limits::default();
+    let mut conv = Conversation::default();
+    for _ in 0..MAX_REQUESTS {
+        let (head, body) = match conn.request(&limits).await? {
+            Ok(r) => r,
+            Err(status) => {
+                let reason = match status {
+                    431 => "Request Header Fields Too Large",
+                    413 => "Payload Too Large",
+                    _ => "Bad Request",
+                };
+                conn.send(&http::simple_response(status, reason, None, b"", true))
+                    .await?;
+                return Ok(None);
+            }
+        };
+        // Pipelined requests are refused, as ocserv does: answer this one, then close.
+        let keep_alive = head.keep_alive() && conn.plain.is_empty();
+        match head.method {
+            Method::Connect => return connect(server, conn, &head).await,
+            Method::Post => {
+                let close = post(server, conn, &head, &body, &mut conv).await?;
+                if close {
+                    return Ok(None);
+                }
+            }
+            Method::Get | Method::Head => {
+                let resp = if urls::is_auth_path(&head.path) {
+                    let form = login_form(server, &conv, None);
+                    xml_response(&form.to_xml(), None)
+                } else if let Some(page) = urls::static_get(&head.path) {
+                    http::simple_response(
+                        200,
+                        "OK",
+                        Some(page.content_type),
+                        page.body,
+                        !keep_alive,
+                    )
+                } else {
+                    http::simple_response(404, "Not Found", None, b"", true)
+                };
+                conn.send(&resp).await?;
+            }
+            _ => {
+                conn.send(&http::simple_response(404, "Not Found", None, b"", true))
+                    .await?;
+                return Ok(None);
+            }
+        }
+        if !keep_alive {
+            return Ok(None);
+        }
+    }
+    Ok(None)
+}
+
+/// Handles an auth POST. Returns whether the connection must close.
+async fn post(
+    server: &Arc<Server>,
+    conn: &mut Conn,
+    head: &RequestHead,
+    body: &[u8],
+    conv: &mut Conversation,
+) -> Result<bool, FrontError> {
+    if !urls::is_auth_path(&head.path) {
+        conn.send(&http::simple_response(404, "Not Found", None, b"", true))
+            .await?;
+        return Ok(true);
+    }
+    let post = match auth::parse_auth_post(body) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::info!(peer = %conn.peer, error = %e, "malformed auth request");
+            conn.send(&http::simple_response(400, "Bad Request", None, b"", true))
+                .await?;
+            return Ok(true);
+        }
+    };
+    if post.kind == AuthPostKind::Logout {
+        if let Some(cookie) = post
+            .session_token
+            .as_deref()
+            .and_then(auth::SessionCookie::from_base64)
+            .or_else(|| auth::webvpn_cookie_from_head(head))
+        {
+            server.sessions.invalidate(&cookie);
+        }
+        conn.send(&xml_response(&auth::complete_xml(None), None))
+            .await?;
+        return Ok(false);
+    }
+    let AuthPost {
+        username,
+        password,
+        group_select,
+        ..
+    } = post;
+    if let Some(g) = group_select {
+        conv.group = Some(g);
+    }
+    if let Some(u) = username {
+        conv.username = Some(u);
+    }
+    let (Some(user), Some(password)) = (conv.username.clone(), password) else {
+        // init, or a username-only step: (re)send the form.
+        let form = login_form(server, conv, None);
+        conn.send(&xml_response(&form.to_xml(), None)).await?;
+        return Ok(false);
+    };
+    let backend = server.auth.clone();
+    let started = Instant::now();
+    let (u, p) = (user.clone(), password);
+    let verdict = match server
+        .pool
+        .submit(Priority::High, move || backend.check(&u, &p))
+    {
+        Ok(job) => job.await.unwrap_or(Verdict::Reject("backend failed")),
+        Err(_) => Verdict::Reject("auth pool saturated"),
+    };
+    let groups = match verdict {
+        Verdict::Accept { groups } => groups,
+        Verdict::Reject(why) => {
+            conv.failures += 1;
+            tracing::info!(peer = %conn.peer, user = %user, reason = why,
+                attempt = conv.failures, "authentication failed");
+            if conv.failures >= server.config.auth.max_tries {
+                conn.send(&http::simple_response(
+                    401,
+                    "Authentication failed",
+                    None,
+                    b"",
+                    true,
+                ))
+                .await?;
+                return Ok(true);
+            }
+            conv.username = None;
+            let form = login_form(server, conv, Some("Login failed."));
+            conn.send(&xml_response(&form.to_xml(), None)).await?;
+            return Ok(false);
+        }
+    };
+    let group = match choose_group(server, conv.group.as_deref(), &groups) {
+        Ok(g) => g,
+        Err(()) => {
+            tracing::info!(peer = %conn.peer, user = %user, group = ?conv.group, "group not allowed");
+            conn.send(&http::simple_response(
+                401,
+                "Authentication failed",
+                None,
+                b"",
+                true,
+            ))
+            .await?;
+            return Ok(true);
+        }
+    };
+    let (id, cookie) = server
+        .sessions
+        .create(&user, group.clone(), conn.peer.ip(), Instant::now());
+    tracing::info!(session = id, user = %user, group = ?group, peer = %conn.peer,
+        auth_ms = started.elapsed().as_millis() as u64, "authenticated");
+    let value = cookie.to_base64();
+    let cookies = [
+        format!("webvpncontext={value}; Secure; HttpOnly"),
+        format!("webvpn={value}; Secure; HttpOnly"),
+    ];
+    let banner = server.config.auth.banner.as_deref();
+    conn.send(&xml_response(&auth::complete_xml(banner), Some(&cookies)))
+        .await?;
+    Ok(false)
+}
+
+/// Maps the submitted group to a configured one the user may use.
+fn choose_group(
+    server: &Server,
+    submitted: Option<&str>,
+    user_groups: &[String],
+) -> Result<Option<String>, ()> {
+    let options = group_options(server);
+    let chosen = match submitted.filter(|s| !s.is_empty()) {
+        Some(s) => Some(auth::resolve_group(s, &options).unwrap_or_else(|| s.to_owned())),
+        None => server
+            .config
+            .auth
+            .default_group
+            .clone()
+            .or_else(|| user_groups.first().cloned()),
+    };
+    match chosen {
+        // Users listed without groups may pick any configured group.
+        Some(g) if !user_groups.is_empty() && !user_groups.contains(&g) => Err(()),
+        other => Ok(other),
+    }
+}
+
+fn group_options(server: &Server) -> Vec<GroupOption> {
+    server
+        .config
+        .auth
+        .groups
+        .iter()
+        .map(|g| GroupOption {
+            name: g.name.clone(),
+            label: g.label.clone().unwrap_or_else(|| g.name.clone()),
+        })
+        .collect()
+}
+
+fn login_form(server: &Server, conv: &Conversation, error: Option<&str>) -> AuthForm {
+    AuthForm {
+        banner: server.config.auth.pre_login_banner.clone(),
+        message: "Please enter your username and password.".into(),
+        error: error.map(str::to_owned),
+        ask_username: true,
+        ask_password: true,
+        password_label: "Password:".into(),
+        groups: group_options(server),
+        selected_group: conv
+            .group
+            .clone()
+            .or_else(|| server.config.auth.default_group.clone()),
+        action: "/auth".into(),
+    }
+}
+
+fn xml_response(xml: &str, cookies: Option<&[String]>) -> Vec<u8> {
+    let mut head = ResponseHead::new(200, "OK")
+        .header("Connection", "Keep-Alive")
+        .header("Content-Type", "text/xml")
+        .header("Content-Length", &xml.len().to_string())
+        .header("X-Transcend-Version", "1");
+    for c in cookies.unwrap_or_default() {
+        head = head.header("Set-Cookie", c);
+    }
+    let mut out = Vec::with_capacity(256 + xml.len());
+    head.write(&mut out);
+    out.extend_from_slice(xml.as_bytes());
+    out
+}
+
+/// Handles `CONNECT /CSCOSSLC/tunnel`.
+async fn connect(
+    server: &Arc<Server>,
+    conn: &mut Conn,
+    head: &RequestHead,
+) -> Result<Option<TunnelParams>, FrontError> {
+    if !connect::is_tunnel_path(&head.path) {
+        conn.send(&connect::connect_error_response(404, "Not Found", None))
+            .await?;
+        return Ok(None);
+    }
+    let req = match ConnectRequest::from_head(head) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::info!(peer = %conn.peer, error = %e, "malformed CONNECT");
+            conn.send(&connect::connect_error_response(400, "Bad Request", None))
+                .await?;
+            return Ok(None);
+        }
+    };
+    let Some(cookie) = req.cookie.clone() else {
+        conn.send(&connect::connect_error_response(
+            401,
+            "Cookie is not acceptable",
+            None,
+        ))
+        .await?;
+        return Ok(None);
+    };
+    let now = Instant::now();
+    let attached =
+        match server
+            .sessions
+            .attach(&cookie, req.want_ipv4, req.want_ipv6 && req.full_ipv6, now)
+        {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::info!(peer = %conn.peer, error = %e, "CONNECT refused");
+                let resp = match e {
+                    AttachError::UnknownCookie | AttachError::TooManySameUser => {
+                        connect::connect_error_response(401, "Cookie is not acceptable", None)
+                    }
+                    AttachError::PoolExhausted | AttachError::ServerFull => {
+                        connect::connect_error_response(
+                            503,
+                            "Service Unavailable",
+                            Some(&e.to_string()),
+                        )
+                    }
+                };
+                conn.send(&resp).await?;
+                return Ok(None);
+            }
+        };
+    let response = server.connect_response(&req, &attached, conn.peer.is_ipv6());
+    let mut head_bytes = Vec::with_capacity(1024);
+    response.write(&mut head_bytes);
+    if let Err(e) = conn.send(&head_bytes).await {
+        server
+            .sessions
+            .detach(&cookie, attached.conn, false, Instant::now());
+        return Err(e);
+    }
+    conn.tls.release_secrets();
+    let timeouts = &server.config.timeouts;
+    let params = TunnelParams {
+        session: attached.id,
+        conn: attached.conn,
+        cookie,
+        user: attached.user.clone(),
+        peer: conn.peer,
+        ipv4: attached.ipv4,
+        ipv6: attached.ipv6,
+        liveness: liveness_config(timeouts.dpd, timeouts.idle_timeout, attached.deadline),
+        stop: attached.stop,
+    };
+    Ok(Some(params))
+}

@@ -1,0 +1,259 @@
+//! Wiring: builds every part from the configuration, runs the listeners, shuts down cleanly.
+//!
+//! ```text
+//!  listeners ─► front::serve (control runtime) ─► priority pool (password checks)
+//!                    │ CONNECT accepted
+//!                    ▼
+//!              DataPlane workers (one thread + TUN queue each) ◄─► TUN device
+//! ```
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use wolfguard_config::Config;
+use wolfguard_proto::connect::{
+    ConnectRequest, ConnectResponse, Ipv4Lease, Ipv6Lease, RekeyMethod, Route,
+};
+use wolfguard_proto::mtu;
+use wolfguard_runtime::pool::{PoolConfig, PriorityPool};
+use wolfguard_sys::{TunConfig, TunQueues};
+use wolfguard_tls::ServerContext;
+
+use crate::auth::{Authenticator, PasswordFile};
+use crate::dataplane::DataPlane;
+use crate::front;
+use crate::leases::Leases;
+use crate::sessions::{Attached, SessionLimits, Sessions};
+
+/// Connections allowed in the TLS/HTTP phase at once; more wait in the kernel's backlog.
+const MAX_PENDING: usize = 1024;
+
+/// The running server's shared parts.
+pub struct Server {
+    /// The validated configuration.
+    pub config: Config,
+    /// TLS context for the VPN front end.
+    pub tls: ServerContext,
+    /// Sessions and leases.
+    pub sessions: Arc<Sessions>,
+    /// The data path.
+    pub dataplane: DataPlane,
+    /// Where blocking work runs.
+    pub pool: PriorityPool,
+    /// The password backend.
+    pub auth: Arc<dyn Authenticator>,
+    /// The TUN device's MTU (largest data MTU handed out).
+    pub tun_mtu: u16,
+}
+
+impl Server {
+    /// Builds the server: TLS context, pools, TUN device and data-path workers.
+    pub fn build(config: Config) -> anyhow::Result<Self> {
+        let tls = ServerContext::new(&wolfguard_tls::ServerConfig {
+            certificate: config.server.certificate.clone(),
+            private_key: config.server.private_key.clone(),
+            min_version: match config.tls.min_version {
+                wolfguard_config::TlsVersion::Tls13 => wolfguard_tls::TlsVersion::Tls13,
+                _ => wolfguard_tls::TlsVersion::Tls12,
+            },
+            cipher_list: config
+                .tls
+                .cipher_list
+                .as_ref()
+                .map(|c| c.as_str().split(':').map(str::to_owned).collect()),
+            groups: config
+                .tls
+                .groups
+                .iter()
+                .map(|g| g.as_str().to_owned())
+                .collect(),
+        })
+        .context("TLS setup failed")?;
+        let auth: Arc<dyn Authenticator> =
+            Arc::new(PasswordFile::open(&config.auth.password_file).map_err(anyhow::Error::msg)?);
+        let net = &config.network;
+        let leases = Leases::new(net.ipv4_pool, net.ipv6_pool, net.ipv6_prefix);
+        // The TUN MTU is the data MTU for the configured link MTU; clients with a smaller path
+        // get a smaller X-CSTP-MTU, which only limits what they send.
+        let tun_mtu = mtu::data_mtu(net.mtu, None, false, mtu::PSK_AES_GCM_OVERHEAD).data_mtu;
+        let workers = match config.server.workers {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        let queues = TunQueues::create(&TunConfig {
+            name: net.tun_name.as_str().to_owned(),
+            mtu: tun_mtu,
+            ipv4: leases.server_v4(),
+            ipv6: leases.server_v6(),
+            queues: workers,
+        })
+        .context("TUN setup failed (wolfguard needs CAP_NET_ADMIN and /dev/net/tun)")?;
+        tracing::info!(device = %queues.name, queues = queues.queues.len(), mtu = tun_mtu, "TUN device up");
+        let t = &config.timeouts;
+        let sessions = Arc::new(Sessions::new(
+            leases,
+            SessionLimits {
+                cookie_timeout: Duration::from_secs(u64::from(t.cookie_timeout)),
+                session_timeout: (t.session_timeout > 0)
+                    .then(|| Duration::from_secs(u64::from(t.session_timeout))),
+                max_same_clients: config.server.max_same_clients,
+                max_clients: config.server.max_clients,
+            },
+        ));
+        let dataplane = DataPlane::start(queues.queues, tun_mtu, sessions.clone())
+            .context("cannot start data-path workers")?;
+        let pool =
+            PriorityPool::new(PoolConfig::default()).context("cannot start the thread pool")?;
+        Ok(Self {
+            config,
+            tls,
+            sessions,
+            dataplane,
+            pool,
+            auth,
+            tun_mtu,
+        })
+    }
+
+    /// The CONNECT response for an accepted session.
+    pub fn connect_response(
+        &self,
+        req: &ConnectRequest,
+        s: &Attached,
+        tcp_v6: bool,
+    ) -> ConnectResponse {
+        let net = &self.config.network;
+        let t = &self.config.timeouts;
+        let mtus = mtu::data_mtu(net.mtu, req.base_mtu, tcp_v6, mtu::PSK_AES_GCM_OVERHEAD);
+        let ipv6 = if mtus.ipv6_allowed && req.full_ipv6 {
+            s.ipv6
+        } else {
+            None
+        };
+        let routes = |nets: &[ipnet::IpNet], v6: bool| -> Vec<Route> {
+            nets.iter()
+                .filter(|n| matches!(n, ipnet::IpNet::V6(_)) == v6)
+                .filter_map(|n| Route::new(n.network(), n.prefix_len()))
+                .collect()
+        };
+        let mut include = routes(&net.routes, false);
+        let mut exclude = routes(&net.no_routes, false);
+        if ipv6.is_some() {
+            include.extend(routes(&net.routes, true));
+            exclude.extend(routes(&net.no_routes, true));
+        }
+        let mut resp = ConnectResponse::default();
+        resp.server_name = Some(self.config.server.server_name.clone());
+        resp.hostname = req.hostname.clone();
+        resp.client = req.client;
+        resp.dpd = Some(t.dpd);
+        resp.keepalive = Some(t.keepalive);
+        resp.default_domain = net.default_domain.as_ref().map(|d| d.as_str().to_owned());
+        resp.ipv4 = s
+            .ipv4
+            .zip(self.sessions_netmask())
+            .map(|(address, netmask)| Ipv4Lease { address, netmask });
+        resp.ipv6 = ipv6.map(|address| Ipv6Lease {
+            address,
+            prefix: self.v6_prefix(),
+        });
+        resp.full_ipv6 = req.full_ipv6;
+        resp.dns = net
+            .dns
+            .iter()
+            .copied()
+            .filter(|d| d.is_ipv4() || ipv6.is_some())
+            .collect();
+        resp.split_dns = net
+            .split_dns
+            .iter()
+            .map(|d| d.as_str().to_owned())
+            .collect();
+        resp.tunnel_all_dns = net.tunnel_all_dns || net.routes.is_empty();
+        resp.split_include = include;
+        resp.split_exclude = exclude;
+        resp.idle_timeout = (t.idle_timeout > 0).then_some(t.idle_timeout);
+        resp.session_timeout = (t.session_timeout > 0).then_some(t.session_timeout);
+        resp.session_timeout_remaining = s
+            .deadline
+            .map(|d| d.saturating_duration_since(Instant::now()).as_secs() as u32);
+        resp.rekey_time = Some(t.rekey_time);
+        resp.rekey_method = match t.rekey_method {
+            wolfguard_config::RekeyMethod::NewTunnel => RekeyMethod::NewTunnel,
+            _ => RekeyMethod::Ssl,
+        };
+        resp.base_mtu = Some(mtus.base_mtu);
+        resp.mtu = mtus.data_mtu.min(self.tun_mtu);
+        resp.banner = self.config.auth.banner.clone();
+        resp
+    }
+
+    fn sessions_netmask(&self) -> Option<std::net::Ipv4Addr> {
+        self.config.network.ipv4_pool.map(|n| n.netmask())
+    }
+
+    fn v6_prefix(&self) -> u8 {
+        self.config.network.ipv6_prefix
+    }
+}
+
+/// Runs the server until SIGINT or SIGTERM.
+pub async fn run(server: Arc<Server>) -> anyhow::Result<()> {
+    let mut listeners = Vec::new();
+    for addr in &server.config.server.listen {
+        let l = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr}"))?;
+        tracing::info!(%addr, "listening (TCP)");
+        listeners.push(l);
+    }
+    let pending = Arc::new(Semaphore::new(MAX_PENDING));
+    let mut tasks = tokio::task::JoinSet::new();
+    for l in listeners {
+        let server = server.clone();
+        let pending = pending.clone();
+        tasks.spawn(async move {
+            loop {
+                let (tcp, peer) = match l.accept().await {
+                    Ok(x) => x,
+                    Err(e) => {
+                        // EMFILE and friends: back off instead of spinning.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                };
+                let Ok(permit) = pending.clone().acquire_owned().await else {
+                    return;
+                };
+                let server = server.clone();
+                tokio::spawn(async move {
+                    front::serve(server, tcp, peer).await;
+                    drop(permit);
+                });
+            }
+        });
+    }
+    let sweeper = {
+        let server = server.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                server.sessions.sweep(Instant::now());
+            }
+        })
+    };
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: shutting down"),
+        _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+    }
+    tasks.abort_all();
+    sweeper.abort();
+    server.sessions.shutdown_all();
+    Ok(())
+}

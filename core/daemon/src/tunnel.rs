@@ -1,0 +1,364 @@
+//! One CSTP tunnel on a data-path worker: TLS records ⇄ CSTP frames ⇄ TUN.
+//!
+//! The task owns the TCP socket, the TLS session and the tunnel's packet queue. Each loop turn it
+//! flushes pending ciphertext, then waits for whichever comes first: bytes from the client,
+//! packets for the client, a liveness deadline or a stop request from the control path. Every
+//! exit path ends in [`Tunnel::finish`], which removes the routes and detaches the session, so no
+//! exit leaks a route or a lease.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, watch};
+use wolfguard_proto::auth::SessionCookie;
+use wolfguard_proto::cstp::{self, PacketType};
+use wolfguard_proto::timers::{Liveness, LivenessAction, LivenessConfig, counts_for_idle};
+use wolfguard_sys::AsyncDevice;
+use wolfguard_tls::{ReadOutcome, TlsSession};
+
+use crate::dataplane::{Shared, source};
+use crate::sessions::Stop;
+
+/// Packets queued towards one client before the TUN reader starts dropping them.
+const QUEUE_DEPTH: usize = 512;
+/// Packets encrypted per wake-up before the socket is flushed.
+const BATCH: usize = 64;
+
+/// Everything a worker needs to run a tunnel the control path accepted.
+#[derive(Debug)]
+pub struct TunnelJob {
+    /// The client's TCP connection (moved out of the control runtime).
+    pub tcp: std::net::TcpStream,
+    /// Its TLS session, past the handshake.
+    pub tls: TlsSession,
+    /// Plaintext that arrived after the CONNECT request head.
+    pub leftover: Vec<u8>,
+    /// Session facts.
+    pub params: TunnelParams,
+}
+
+/// Session facts a tunnel needs.
+#[derive(Debug)]
+pub struct TunnelParams {
+    /// Session id (logs).
+    pub session: u64,
+    /// Connection id for [`crate::sessions::Sessions::detach`].
+    pub conn: u64,
+    /// The session's cookie.
+    pub cookie: SessionCookie,
+    /// User name (logs).
+    pub user: String,
+    /// Client's TCP address.
+    pub peer: SocketAddr,
+    /// Leased IPv4 address.
+    pub ipv4: Option<Ipv4Addr>,
+    /// Leased IPv6 address.
+    pub ipv6: Option<Ipv6Addr>,
+    /// Liveness settings.
+    pub liveness: LivenessConfig,
+    /// Stop requests from the control path.
+    pub stop: watch::Receiver<Stop>,
+}
+
+/// How a tunnel ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    /// The client sent DISCONNECT with a reason that ends the session (user logout).
+    UserDisconnect,
+    /// The client went away without ending the session (crash, pause, new-tunnel rekey).
+    Temporary,
+    /// Dead peer: no traffic for 3×DPD.
+    DpdTimeout,
+    /// Idle timeout: the cookie stays valid.
+    Idle,
+    /// Session timeout: the session ends.
+    Expired,
+    /// Kicked or server shutdown: DISCONNECT was sent, the session ends.
+    Kicked,
+    /// A newer connection took the session over.
+    Replaced,
+    /// The client broke the protocol or TLS failed.
+    Error,
+}
+
+impl End {
+    fn invalidates(self) -> bool {
+        matches!(self, End::UserDisconnect | End::Expired | End::Kicked)
+    }
+}
+
+struct Tunnel {
+    tcp: TcpStream,
+    tls: TlsSession,
+    plain: Vec<u8>,
+    tun: Arc<AsyncDevice>,
+    shared: Arc<Shared>,
+    liveness: Liveness,
+    allowed: [Option<IpAddr>; 2],
+    rx_bytes: u64,
+    tx_bytes: u64,
+    scratch: BytesMut,
+}
+
+/// Runs one tunnel to its end.
+pub async fn run(job: TunnelJob, tun: Arc<AsyncDevice>, shared: Arc<Shared>) {
+    let TunnelJob {
+        tcp,
+        tls,
+        leftover,
+        params,
+    } = job;
+    let tcp = match TcpStream::from_std(tcp) {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot register tunnel socket");
+            shared
+                .sessions
+                .detach(&params.cookie, params.conn, false, Instant::now());
+            return;
+        }
+    };
+    let _ = tcp.set_nodelay(true);
+    let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
+    let addrs = [params.ipv4.map(IpAddr::V4), params.ipv6.map(IpAddr::V6)];
+    for a in addrs.iter().flatten() {
+        shared.router.insert(*a, tx.clone());
+    }
+    shared.counters.tunnels.fetch_add(1, Ordering::Relaxed);
+    let mut t = Tunnel {
+        tcp,
+        tls,
+        plain: leftover,
+        tun,
+        shared: shared.clone(),
+        liveness: Liveness::new(params.liveness.clone(), Instant::now()),
+        allowed: addrs,
+        rx_bytes: 0,
+        tx_bytes: 0,
+        scratch: BytesMut::with_capacity(64),
+    };
+    tracing::info!(session = params.session, user = %params.user, peer = %params.peer,
+        ipv4 = ?params.ipv4, ipv6 = ?params.ipv6, "tunnel up");
+    let end = t.main_loop(rx, params.stop.clone()).await;
+    for a in addrs.iter().flatten() {
+        shared.router.remove(*a, &tx);
+    }
+    shared.counters.tunnels.fetch_sub(1, Ordering::Relaxed);
+    shared.sessions.detach(
+        &params.cookie,
+        params.conn,
+        end.invalidates(),
+        Instant::now(),
+    );
+    tracing::info!(session = params.session, user = %params.user, reason = ?end,
+        rx_bytes = t.rx_bytes, tx_bytes = t.tx_bytes, "tunnel down");
+}
+
+impl Tunnel {
+    async fn main_loop(
+        &mut self,
+        mut rx: mpsc::Receiver<Bytes>,
+        mut stop: watch::Receiver<Stop>,
+    ) -> End {
+        // Frames the client sent right behind the CONNECT request.
+        if let Some(end) = self.process_plaintext().await {
+            return end;
+        }
+        let mut rbuf = vec![0u8; 64 * 1024];
+        loop {
+            if self.flush().await.is_err() {
+                return End::Temporary;
+            }
+            let wake = self.liveness.poll_timeout();
+            let sleep = async {
+                match wake {
+                    Some(at) => tokio::time::sleep_until(at.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                biased;
+                changed = stop.changed() => {
+                    let what = if changed.is_ok() { *stop.borrow() } else { Stop::Shutdown };
+                    match what {
+                        Stop::Run => continue,
+                        Stop::Replaced => return End::Replaced,
+                        Stop::Kick | Stop::Shutdown => {
+                            self.send_control(PacketType::Disconnect, &[]);
+                            let _ = self.flush().await;
+                            return End::Kicked;
+                        }
+                    }
+                }
+                ready = self.tcp.readable() => {
+                    if ready.is_err() {
+                        return End::Temporary;
+                    }
+                    match self.tcp.try_read(&mut rbuf) {
+                        Ok(0) => self.tls.feed_eof(),
+                        Ok(n) => self.tls.feed(&rbuf[..n]),
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                        Err(_) => return End::Temporary,
+                    }
+                    if let Some(end) = self.pump_tls().await {
+                        return end;
+                    }
+                }
+                pkt = rx.recv() => {
+                    let Some(pkt) = pkt else { return End::Error };
+                    self.send_frame(&pkt);
+                    for _ in 1..BATCH {
+                        match rx.try_recv() {
+                            Ok(pkt) => self.send_frame(&pkt),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                () = sleep => {
+                    match self.liveness.poll(Instant::now()) {
+                        Some(LivenessAction::SendDpd) => self.send_control(PacketType::DpdReq, &[]),
+                        Some(LivenessAction::Dead) => return End::DpdTimeout,
+                        Some(LivenessAction::IdleTimeout) => {
+                            self.send_control(PacketType::Disconnect, &[]);
+                            let _ = self.flush().await;
+                            return End::Idle;
+                        }
+                        Some(LivenessAction::SessionExpired) => {
+                            self.send_control(PacketType::Disconnect, &[]);
+                            let _ = self.flush().await;
+                            return End::Expired;
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+
+    /// Decrypts every buffered record and handles the frames in them.
+    async fn pump_tls(&mut self) -> Option<End> {
+        let mut tmp = [0u8; 16 * 1024 + 64];
+        loop {
+            match self.tls.read(&mut tmp) {
+                Ok(ReadOutcome::Data(n)) => self.plain.extend_from_slice(&tmp[..n]),
+                Ok(ReadOutcome::WantRead) => break,
+                Ok(ReadOutcome::Closed) => {
+                    // Handle what arrived before the close, then end.
+                    return Some(self.process_plaintext().await.unwrap_or(End::Temporary));
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "TLS error in tunnel");
+                    return Some(End::Error);
+                }
+            }
+        }
+        self.process_plaintext().await
+    }
+
+    /// Parses and acts on every complete CSTP frame in `self.plain`.
+    async fn process_plaintext(&mut self) -> Option<End> {
+        let mut pos = 0;
+        let now = Instant::now();
+        let mut result = None;
+        while pos < self.plain.len() {
+            let (kind, range, used) = match cstp::decode_frame(&self.plain[pos..]) {
+                Ok((kind, payload, used)) => {
+                    let start = pos + (used - payload.len());
+                    (kind, start..start + payload.len(), used)
+                }
+                Err(cstp::FrameError::InsufficientData) => break,
+                Err(e) => {
+                    tracing::info!(error = %e, "malformed CSTP frame; closing the tunnel");
+                    result = Some(End::Error);
+                    break;
+                }
+            };
+            pos += used;
+            self.liveness.handle_rx(now);
+            match kind {
+                PacketType::Data => {
+                    let packet = &self.plain[range];
+                    // Anti-spoofing: a client may only send from its own addresses.
+                    if source(packet).is_none_or(|s| !self.allowed.contains(&Some(s))) {
+                        continue;
+                    }
+                    self.rx_bytes += packet.len() as u64;
+                    if counts_for_idle(packet) {
+                        self.liveness.handle_rx_data(now, packet);
+                    }
+                    // A full TUN queue drops, like any router; never block the TLS reader on it.
+                    if let Err(e) = self.tun.try_send(packet) {
+                        if e.kind() == std::io::ErrorKind::WouldBlock {
+                            let _ = self.tun.send(packet).await;
+                        }
+                    }
+                }
+                PacketType::DpdReq => {
+                    let payload = self.plain[range].to_vec();
+                    self.send_control(PacketType::DpdResp, &payload);
+                }
+                PacketType::DpdResp | PacketType::Keepalive => {}
+                PacketType::Disconnect => {
+                    let (reason, text) = cstp::parse_disconnect(&self.plain[range]);
+                    tracing::info!(?reason, text = %text, "client disconnected");
+                    result = Some(if reason.invalidates_session() {
+                        End::UserDisconnect
+                    } else {
+                        End::Temporary
+                    });
+                    break;
+                }
+                PacketType::Compressed => {
+                    // Compression is never negotiated, so a compressed frame is a protocol error.
+                    result = Some(End::Error);
+                    break;
+                }
+                // Unknown types are ignored, as ocserv does.
+                _ => {}
+            }
+        }
+        self.plain.drain(..pos.min(self.plain.len()));
+        result
+    }
+
+    /// Encrypts one pre-framed DATA packet (header already in place) as one TLS record.
+    fn send_frame(&mut self, frame: &[u8]) {
+        let payload = frame.len().saturating_sub(cstp::HEADER_LEN);
+        if self.tls.write(frame).is_ok() {
+            self.tx_bytes += payload as u64;
+            let now = Instant::now();
+            if counts_for_idle(&frame[cstp::HEADER_LEN..]) {
+                self.liveness.handle_tx_data(now);
+            }
+        }
+    }
+
+    fn send_control(&mut self, kind: PacketType, payload: &[u8]) {
+        self.scratch.clear();
+        cstp::append_frame(&mut self.scratch, kind, payload);
+        let _ = self.tls.write(&self.scratch);
+    }
+
+    async fn flush(&mut self) -> std::io::Result<()> {
+        while self.tls.wants_write() {
+            let n = self.tls.outgoing().len();
+            self.tcp.write_all(self.tls.outgoing()).await?;
+            self.tls.consume_outgoing(n);
+        }
+        Ok(())
+    }
+}
+
+/// Liveness settings from configuration.
+pub fn liveness_config(dpd: u32, idle: u32, deadline: Option<Instant>) -> LivenessConfig {
+    LivenessConfig {
+        dpd: (dpd > 0).then(|| Duration::from_secs(u64::from(dpd))),
+        idle_timeout: (idle > 0).then(|| Duration::from_secs(u64::from(idle))),
+        session_deadline: deadline,
+    }
+}

@@ -1,0 +1,18 @@
+//! Operating-system glue for wolfguard: the TUN device and the socket knobs the data path needs.
+//!
+//! ```text
+//!   kernel routing ──► TUN queue 0 ──► data worker 0
+//!                 └──► TUN queue 1 ──► data worker 1      (one IFF_MULTI_QUEUE fd per worker)
+//! ```
+//!
+//! The device is created once with `IFF_MULTI_QUEUE`, and every data-path worker gets its own
+//! queue (its own file descriptor), so no lock is shared between workers on the packet path.
+//! This crate does not know about sessions, TLS or the protocol; it only creates and configures
+//! OS objects. It is one of the two crates allowed to contain `unsafe` code (today it needs none:
+//! tun-rs does the ioctls).
+
+mod tun;
+
+pub use tun::{TunConfig, TunQueues};
+/// The per-queue device types, re-exported so the daemon needs no direct tun-rs dependency.
+pub use tun_rs::{AsyncDevice, SyncDevice};

@@ -1,0 +1,597 @@
+//! The interop lab: wolfguard and the real `openconnect` client in network namespaces.
+//!
+//! ```text
+//!   netns wgs-<id>  (server)                     netns wgc-<id>-<i>  (client i)
+//!   wolfguard :443 ── vs<id>-<i> 10.99.<i>.1 ═══ vc<id>-<i> 10.99.<i>.2 ── openconnect
+//!   TUN wgvpn0 192.168.77.1/24  ◄════ CSTP over TLS ════►  tun0 (configured by our script)
+//! ```
+//!
+//! Every lab gets a random id, so tests may run in parallel. Everything a lab creates — namespaces
+//! (and with them the veth pairs and TUN devices inside), processes, files — is removed when the
+//! [`Lab`] is dropped, also when a test panics. Processes are stopped by PID, never by name.
+//! Every wait is bounded in time. Tests need root (CI runs as root).
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::Write as _;
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, bail};
+
+/// Users every lab's password file contains: (name, password, groups).
+pub const USERS: &[(&str, &str, &str)] = &[
+    ("alice", "alice-secret", "*"),
+    ("bob", "bob-secret", "*"),
+    ("carol", "carol-secret", "*"),
+];
+
+/// Path of the wolfguard binary under test.
+pub fn wolfguard_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("WOLFGUARD_BIN") {
+        return PathBuf::from(p);
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent");
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or(root.join("target"), PathBuf::from);
+    for profile in ["debug", "release"] {
+        let p = target.join(profile).join("wolfguard");
+        if p.exists() {
+            return p;
+        }
+    }
+    panic!(
+        "wolfguard binary not found under {}: run `cargo build -p wolfguard` first",
+        target.display()
+    );
+}
+
+fn run(cmd: &mut Command) -> Result<Output> {
+    let out = cmd
+        .output()
+        .with_context(|| format!("cannot run {cmd:?}"))?;
+    if !out.status.success() {
+        bail!("{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(out)
+}
+
+fn sh(script: &str) -> Result<Output> {
+    run(Command::new("sh").arg("-ec").arg(script))
+}
+
+/// Polls `f` every 50 ms until it returns `Some` or `limit` passes.
+pub fn wait_for<T>(limit: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let end = Instant::now() + limit;
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        if Instant::now() >= end {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Stops a child: SIGTERM, then SIGKILL after `grace`.
+pub fn stop_child(child: &mut Child, grace: Duration) {
+    if matches!(child.try_wait(), Ok(Some(_))) {
+        return;
+    }
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
+    let end = Instant::now() + grace;
+    while Instant::now() < end {
+        if matches!(child.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Options of a lab.
+#[derive(Debug, Clone)]
+pub struct LabOptions {
+    /// Client namespaces to create.
+    pub clients: usize,
+    /// The IPv4 pool.
+    pub pool: String,
+    /// Extra TOML appended to the generated config's tables: `(table, "key = value\n…")`.
+    pub config: Vec<(&'static str, String)>,
+}
+
+impl Default for LabOptions {
+    fn default() -> Self {
+        Self {
+            clients: 1,
+            pool: "192.168.77.0/24".into(),
+            config: Vec::new(),
+        }
+    }
+}
+
+/// A server namespace, client namespaces and a running wolfguard.
+pub struct Lab {
+    /// Short random id.
+    pub id: String,
+    /// Working directory (config, certificate, logs).
+    pub dir: PathBuf,
+    /// Server namespace name.
+    pub server_ns: String,
+    /// Client namespace names.
+    pub client_ns: Vec<String>,
+    /// `pin-sha256:…` of the server certificate.
+    pub pin: String,
+    server: Option<Child>,
+    children: Vec<Child>,
+}
+
+impl Lab {
+    /// Builds the namespaces, writes the configuration and starts wolfguard.
+    pub fn start(name: &str, opts: LabOptions) -> Result<Self> {
+        assert!(
+            is_root(),
+            "the interop suite needs root (network namespaces, TUN devices)"
+        );
+        let id = format!("{:04x}", rand_u16());
+        let dir = std::env::temp_dir().join(format!("wg-lab-{name}-{id}"));
+        fs::create_dir_all(&dir)?;
+        let mut lab = Self {
+            id: id.clone(),
+            dir: dir.clone(),
+            server_ns: format!("wgs-{id}"),
+            client_ns: Vec::new(),
+            pin: String::new(),
+            server: None,
+            children: Vec::new(),
+        };
+        run(Command::new("ip").args(["netns", "add", &lab.server_ns]))?;
+        lab.exec_ok(&lab.server_ns.clone(), "ip link set lo up")?;
+        for i in 0..opts.clients {
+            let ns = format!("wgc-{id}-{i}");
+            run(Command::new("ip").args(["netns", "add", &ns]))?;
+            lab.client_ns.push(ns.clone());
+            let (vs, vc) = (format!("vs{id}-{i}"), format!("vc{id}-{i}"));
+            sh(&format!(
+                "ip link add {vs} netns {s} type veth peer name {vc} netns {ns}
+                 ip -n {s} addr add 10.99.{i}.1/24 dev {vs}
+                 ip -n {s} link set {vs} up
+                 ip -n {ns} addr add 10.99.{i}.2/24 dev {vc}
+                 ip -n {ns} link set {vc} up
+                 ip -n {ns} link set lo up",
+                s = lab.server_ns
+            ))?;
+        }
+        lab.make_credentials()?;
+        lab.write_config(&opts.pool, &opts.config)?;
+        lab.start_server()?;
+        Ok(lab)
+    }
+
+    fn make_credentials(&mut self) -> Result<()> {
+        let d = &self.dir;
+        sh(&format!(
+            "openssl req -x509 -nodes -days 2 -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+             -subj /CN=wolfguard-lab -keyout {d}/server.key -out {d}/server.crt 2>/dev/null
+             chmod 600 {d}/server.key",
+            d = d.display()
+        ))?;
+        let pin = sh(&format!(
+            "openssl x509 -in {}/server.crt -pubkey -noout | openssl pkey -pubin -outform der \
+             | openssl dgst -sha256 -binary | openssl base64 -A",
+            d.display()
+        ))?;
+        self.pin = format!("pin-sha256:{}", String::from_utf8_lossy(&pin.stdout).trim());
+        let mut passwd = String::new();
+        for (user, pass, groups) in USERS {
+            let h = run(Command::new("openssl").args(["passwd", "-6", pass]))?;
+            passwd.push_str(&format!(
+                "{user}:{groups}:{}\n",
+                String::from_utf8_lossy(&h.stdout).trim()
+            ));
+        }
+        let path = d.join("passwd");
+        fs::write(&path, passwd)?;
+        sh(&format!("chmod 600 {}", path.display()))?;
+        Ok(())
+    }
+
+    fn write_config(&self, pool: &str, extra: &[(&'static str, String)]) -> Result<()> {
+        let d = self.dir.display();
+        let mut tables: Vec<(&str, String)> = vec![
+            (
+                "server",
+                format!(
+                    "listen = [\"0.0.0.0:443\"]\ncertificate = \"{d}/server.crt\"\n\
+                     private_key = \"{d}/server.key\"\nstate_dir = \"{d}/state\"\nworkers = 2\n"
+                ),
+            ),
+            (
+                "network",
+                format!("ipv4_pool = \"{pool}\"\ndns = [\"192.168.77.1\"]\n"),
+            ),
+            ("timeouts", String::new()),
+            ("auth", format!("password_file = \"{d}/passwd\"\n")),
+            (
+                "logging",
+                "level = \"info,wolfguard=debug\"\nformat = \"json\"\n".into(),
+            ),
+        ];
+        for (table, text) in extra {
+            match tables.iter_mut().find(|(t, _)| t == table) {
+                Some((_, body)) => body.push_str(text),
+                None => tables.push((table, text.clone())),
+            }
+        }
+        let mut out = String::new();
+        for (t, body) in tables {
+            out.push_str(&format!("[{t}]\n{body}\n"));
+        }
+        fs::write(self.dir.join("wolfguard.toml"), out)?;
+        Ok(())
+    }
+
+    fn start_server(&mut self) -> Result<()> {
+        let log = fs::File::create(self.server_log_path())?;
+        let child = Command::new("ip")
+            .args(["netns", "exec", &self.server_ns])
+            .arg(wolfguard_bin())
+            .arg("--config")
+            .arg(self.dir.join("wolfguard.toml"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()?;
+        self.server = Some(child);
+        let up = wait_for(Duration::from_secs(20), || {
+            if let Some(Ok(Some(st))) = self.server.as_mut().map(Child::try_wait) {
+                return Some(Err(anyhow::anyhow!(
+                    "wolfguard exited: {st}\n{}",
+                    self.server_log()
+                )));
+            }
+            self.log_has("listening (TCP)").then_some(Ok(()))
+        });
+        up.unwrap_or_else(|| {
+            Err(anyhow::anyhow!(
+                "wolfguard did not start:\n{}",
+                self.server_log()
+            ))
+        })
+    }
+
+    /// The server's log file.
+    pub fn server_log_path(&self) -> PathBuf {
+        self.dir.join("wolfguard.log")
+    }
+
+    /// The server's log so far.
+    pub fn server_log(&self) -> String {
+        fs::read_to_string(self.server_log_path()).unwrap_or_default()
+    }
+
+    fn log_has(&self, message: &str) -> bool {
+        self.server_log().contains(message)
+    }
+
+    /// The structured log events whose message is `message`, as JSON field maps.
+    pub fn events(&self, message: &str) -> Vec<HashMap<String, serde_json::Value>> {
+        self.server_log()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter_map(|v| {
+                let fields = v.get("fields")?.as_object()?.clone();
+                (fields.get("message")?.as_str()? == message).then(|| fields.into_iter().collect())
+            })
+            .collect()
+    }
+
+    /// Runs a shell command in a namespace; fails on non-zero exit.
+    pub fn exec_ok(&self, ns: &str, script: &str) -> Result<Output> {
+        run(Command::new("ip").args(["netns", "exec", ns, "sh", "-ec", script]))
+    }
+
+    /// Runs a shell command in a namespace and returns its output whatever the exit status.
+    pub fn exec(&self, ns: &str, script: &str) -> Output {
+        Command::new("ip")
+            .args(["netns", "exec", ns, "sh", "-c", script])
+            .output()
+            .expect("ip netns exec runs")
+    }
+
+    /// Starts a background process in a namespace; it is stopped when the lab drops.
+    pub fn spawn(&mut self, ns: &str, args: &[&str], log: &Path) -> Result<u32> {
+        let f = fs::File::create(log)?;
+        let child = Command::new("ip")
+            .args(["netns", "exec", ns])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(f.try_clone()?)
+            .stderr(f)
+            .spawn()?;
+        let pid = child.id();
+        self.children.push(child);
+        Ok(pid)
+    }
+
+    /// Writes the client-side connect script (our own, minimal vpnc-script: it configures the
+    /// tunnel interface and records the environment, and never touches /etc/resolv.conf).
+    fn client_script(&self, tag: &str) -> Result<(PathBuf, PathBuf)> {
+        let state = self.dir.join(format!("client-{tag}.env"));
+        let script = self.dir.join(format!("client-{tag}.sh"));
+        fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\n\
+                 case \"$reason\" in\n\
+                 connect)\n\
+                   ip link set dev \"$TUNDEV\" up mtu \"${{INTERNAL_IP4_MTU:-1400}}\"\n\
+                   ip addr add \"$INTERNAL_IP4_ADDRESS/32\" dev \"$TUNDEV\"\n\
+                   ip route add 192.168.77.0/24 dev \"$TUNDEV\"\n\
+                   env | grep -E '^(INTERNAL_|CISCO_|TUNDEV|VPNGATEWAY)' > {s}.tmp\n\
+                   echo REASON=connect >> {s}.tmp\n\
+                   mv {s}.tmp {s} ;;\n\
+                 reconnect) echo REASON=reconnect >> {s} ;;\n\
+                 disconnect) echo REASON=disconnect >> {s} ;;\n\
+                 esac\n\
+                 exit 0\n",
+                s = state.display()
+            ),
+        )?;
+        sh(&format!("chmod 755 {}", script.display()))?;
+        Ok((script, state))
+    }
+
+    /// Starts `openconnect` in client namespace `i` with a user name and password.
+    pub fn openconnect(
+        &mut self,
+        i: usize,
+        user: &str,
+        password: &str,
+        extra: &[&str],
+    ) -> Result<Client> {
+        let tag = format!("{i}-{}", rand_u16());
+        let (script, state) = self.client_script(&tag)?;
+        let log = self.dir.join(format!("openconnect-{tag}.log"));
+        let mut args: Vec<String> = vec![
+            "openconnect".into(),
+            "--protocol=anyconnect".into(),
+            "--non-inter".into(),
+            "--passwd-on-stdin".into(),
+            "-u".into(),
+            user.into(),
+            "--servercert".into(),
+            self.pin.clone(),
+            "--no-dtls".into(),
+            "-s".into(),
+            script.display().to_string(),
+            "-i".into(),
+            "tun0".into(),
+            "-v".into(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args.push(format!("https://10.99.{i}.1/"));
+        self.start_client(i, args, Some(password), state, log)
+    }
+
+    /// Starts `openconnect` with a cookie (reconnect without credentials).
+    pub fn openconnect_cookie(&mut self, i: usize, cookie: &str) -> Result<Client> {
+        let tag = format!("{i}-{}", rand_u16());
+        let (script, state) = self.client_script(&tag)?;
+        let log = self.dir.join(format!("openconnect-{tag}.log"));
+        let args: Vec<String> = vec![
+            "openconnect".into(),
+            "--protocol=anyconnect".into(),
+            "--non-inter".into(),
+            "--cookie-on-stdin".into(),
+            "--servercert".into(),
+            self.pin.clone(),
+            "--no-dtls".into(),
+            "-s".into(),
+            script.display().to_string(),
+            "-i".into(),
+            "tun0".into(),
+            "-v".into(),
+            format!("https://10.99.{i}.1/"),
+        ];
+        self.start_client(i, args, Some(cookie), state, log)
+    }
+
+    fn start_client(
+        &mut self,
+        i: usize,
+        args: Vec<String>,
+        stdin: Option<&str>,
+        state: PathBuf,
+        log: PathBuf,
+    ) -> Result<Client> {
+        let f = fs::File::create(&log)?;
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", &self.client_ns[i]])
+            .args(&args)
+            .stdin(Stdio::piped())
+            .stdout(f.try_clone()?)
+            .stderr(f)
+            .spawn()?;
+        if let Some(input) = stdin {
+            let mut pipe = child.stdin.take().context("stdin")?;
+            writeln!(pipe, "{input}")?;
+        }
+        Ok(Client {
+            child: Some(child),
+            ns: self.client_ns[i].clone(),
+            state,
+            log,
+            started: Instant::now(),
+        })
+    }
+
+    /// Runs `openconnect --authenticate` and returns the cookie it printed.
+    pub fn authenticate(&self, i: usize, user: &str, password: &str) -> Result<String> {
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "echo '{password}' | timeout 20 ip netns exec {ns} openconnect --protocol=anyconnect \
+                 --non-inter --passwd-on-stdin -u {user} --servercert {pin} --authenticate \
+                 https://10.99.{i}.1/",
+                ns = self.client_ns[i],
+                pin = self.pin
+            ))
+            .output()?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        text.lines()
+            .find_map(|l| {
+                l.strip_prefix("COOKIE=")
+                    .map(|c| c.trim_matches('\'').to_owned())
+            })
+            .with_context(|| {
+                format!(
+                    "no cookie printed: {text} {}",
+                    String::from_utf8_lossy(&out.stderr)
+                )
+            })
+    }
+
+    /// Whether the server process is still running.
+    pub fn server_alive(&mut self) -> bool {
+        matches!(self.server.as_mut().map(Child::try_wait), Some(Ok(None)))
+    }
+
+    /// Stops the server with SIGTERM and waits (bounded) for it to exit.
+    pub fn stop_server(&mut self) -> Option<std::process::ExitStatus> {
+        let mut child = self.server.take()?;
+        stop_child(&mut child, Duration::from_secs(10));
+        child.try_wait().ok().flatten()
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            stop_child(c, Duration::from_secs(2));
+        }
+        if let Some(mut s) = self.server.take() {
+            stop_child(&mut s, Duration::from_secs(5));
+        }
+        for ns in self
+            .client_ns
+            .iter()
+            .chain(std::iter::once(&self.server_ns))
+        {
+            // Processes left in the namespace would keep it alive; ours were stopped above.
+            let _ = Command::new("ip").args(["netns", "del", ns]).status();
+        }
+        if std::thread::panicking() {
+            eprintln!(
+                "--- lab {} kept for inspection: {}",
+                self.id,
+                self.dir.display()
+            );
+            eprintln!("--- server log tail:\n{}", tail(&self.server_log(), 40));
+        } else {
+            let _ = fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// A running openconnect client.
+pub struct Client {
+    child: Option<Child>,
+    /// Its namespace.
+    pub ns: String,
+    state: PathBuf,
+    /// Its log file.
+    pub log: PathBuf,
+    started: Instant,
+}
+
+impl Client {
+    /// Waits until the tunnel is configured; returns the address and the time it took.
+    pub fn wait_up(&mut self, limit: Duration) -> Result<(Ipv4Addr, Duration)> {
+        let got = wait_for(limit, || {
+            if let Some(Ok(Some(st))) = self.child.as_mut().map(Child::try_wait) {
+                return Some(Err(anyhow::anyhow!(
+                    "openconnect exited ({st}):\n{}",
+                    self.log_text()
+                )));
+            }
+            let env = self.env();
+            let addr = env.get("INTERNAL_IP4_ADDRESS")?.parse().ok()?;
+            Some(Ok((addr, self.started.elapsed())))
+        });
+        got.unwrap_or_else(|| {
+            Err(anyhow::anyhow!(
+                "tunnel not up in {limit:?}:\n{}",
+                self.log_text()
+            ))
+        })
+    }
+
+    /// Variables openconnect passed to the connect script.
+    pub fn env(&self) -> HashMap<String, String> {
+        fs::read_to_string(&self.state)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
+            .collect()
+    }
+
+    /// openconnect's output so far.
+    pub fn log_text(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits for the client to exit; returns its status.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let child = self.child.as_mut()?;
+        wait_for(limit, || child.try_wait().ok().flatten())
+    }
+
+    /// Sends a signal to the client (`KILL`, `INT`, …).
+    pub fn signal(&mut self, sig: &str) {
+        if let Some(c) = &self.child {
+            let _ = Command::new("kill")
+                .arg(format!("-{sig}"))
+                .arg(c.id().to_string())
+                .status();
+        }
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            stop_child(&mut c, Duration::from_secs(3));
+        }
+    }
+}
+
+/// Last `n` lines of `text`.
+pub fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0"))
+}
+
+fn rand_u16() -> u16 {
+    let mut b = [0u8; 2];
+    if let Ok(mut f) = fs::File::open("/dev/urandom") {
+        use std::io::Read as _;
+        let _ = f.read_exact(&mut b);
+    }
+    u16::from_ne_bytes(b) ^ (std::process::id() as u16)
+}

@@ -1,0 +1,282 @@
+//! The real openconnect 9.01 client tunnelling over CSTP (TLS, wolfSSL) to wolfguard.
+//!
+//! Each test builds its own lab (namespaces, veth, server) and tears it down, so they can run in
+//! parallel. No mocks: the peer is Debian's `openconnect` binary.
+
+use std::time::Duration;
+
+use wolfguard_interop::{Lab, LabOptions, wait_for};
+
+const UP: Duration = Duration::from_secs(30);
+
+fn ping(lab: &Lab, ns: &str, target: &str) -> bool {
+    lab.exec(ns, &format!("ping -c 3 -i 0.2 -W 2 {target}"))
+        .status
+        .success()
+}
+
+#[test]
+fn login_ping_both_ways_and_bye_invalidates_the_session() {
+    let mut lab = Lab::start("ping", LabOptions::default()).unwrap();
+    let mut c = lab.openconnect(0, "alice", "alice-secret", &[]).unwrap();
+    let (addr, took) = c.wait_up(UP).unwrap();
+    println!("connect time (spawn → tunnel configured): {took:?}");
+    assert!(
+        addr.octets()[..3] == [192, 168, 77],
+        "pool address, got {addr}"
+    );
+    let env = c.env();
+    assert_eq!(
+        env.get("INTERNAL_IP4_NETMASK").map(String::as_str),
+        Some("255.255.255.0")
+    );
+    assert_eq!(
+        env.get("INTERNAL_IP4_DNS").map(String::as_str),
+        Some("192.168.77.1")
+    );
+    assert!(
+        env.get("INTERNAL_IP4_MTU")
+            .is_some_and(|m| m.parse::<u32>().unwrap() >= 1280)
+    );
+    let client_ns = c.ns.clone();
+    assert!(
+        ping(&lab, &client_ns, "192.168.77.1"),
+        "client → server through the tunnel"
+    );
+    assert!(
+        ping(&lab, &lab.server_ns.clone(), &addr.to_string()),
+        "server → client through the tunnel"
+    );
+    assert_eq!(lab.events("authenticated").len(), 1);
+    assert_eq!(lab.events("tunnel up").len(), 1);
+
+    // SIGINT makes openconnect send DISCONNECT 0xb0: the session and its lease go at once.
+    c.signal("INT");
+    assert!(
+        c.wait_exit(Duration::from_secs(10)).is_some(),
+        "client exits on SIGINT"
+    );
+    let gone = wait_for(Duration::from_secs(5), || {
+        (!lab.events("session released").is_empty()).then_some(())
+    });
+    assert!(
+        gone.is_some(),
+        "user disconnect releases the session:\n{}",
+        lab.server_log()
+    );
+    let down = lab.events("tunnel down");
+    assert_eq!(down[0]["reason"], "UserDisconnect");
+    assert!(down[0]["rx_bytes"].as_u64().unwrap() > 0 && down[0]["tx_bytes"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn wrong_password_is_refused_with_a_clear_message_and_leaves_no_session() {
+    let mut lab = Lab::start("wrongpw", LabOptions::default()).unwrap();
+    let mut c = lab
+        .openconnect(0, "alice", "not-the-password", &[])
+        .unwrap();
+    let st = c
+        .wait_exit(Duration::from_secs(30))
+        .expect("client gives up");
+    assert!(!st.success());
+    let log = c.log_text();
+    assert!(log.contains("Login failed"), "the client shows why:\n{log}");
+    assert!(lab.events("authenticated").is_empty());
+    assert!(lab.events("tunnel up").is_empty());
+    let failed = lab.events("authentication failed");
+    assert!(
+        !failed.is_empty() && failed[0]["reason"] == "wrong password",
+        "{failed:?}"
+    );
+    // Unknown users get the same answer as wrong passwords.
+    let mut c = lab.openconnect(0, "mallory", "whatever", &[]).unwrap();
+    assert!(
+        !c.wait_exit(Duration::from_secs(30))
+            .expect("exits")
+            .success()
+    );
+    assert!(c.log_text().contains("Login failed"));
+    assert!(lab.server_alive());
+}
+
+#[test]
+fn forged_and_expired_cookies_get_401() {
+    let mut lab = Lab::start(
+        "cookie",
+        LabOptions {
+            config: vec![("timeouts", "cookie_timeout = 2\n".into())],
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    // Forged: 32 random bytes the server never issued.
+    let mut c = lab
+        .openconnect_cookie(0, "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")
+        .unwrap();
+    assert!(
+        !c.wait_exit(Duration::from_secs(20))
+            .expect("client exits")
+            .success()
+    );
+    let log = c.log_text();
+    assert!(
+        log.contains("401") || log.contains("Cookie was rejected"),
+        "{log}"
+    );
+    // Garbage that is not even base64.
+    let mut c = lab.openconnect_cookie(0, "%%%not-a-cookie%%%").unwrap();
+    assert!(
+        !c.wait_exit(Duration::from_secs(20))
+            .expect("client exits")
+            .success()
+    );
+    // Expired: a real cookie, used after cookie_timeout.
+    let cookie = lab.authenticate(0, "bob", "bob-secret").unwrap();
+    std::thread::sleep(Duration::from_secs(4));
+    let mut c = lab.openconnect_cookie(0, &cookie).unwrap();
+    assert!(
+        !c.wait_exit(Duration::from_secs(20))
+            .expect("client exits")
+            .success()
+    );
+    assert!(
+        c.log_text().contains("Cookie was rejected"),
+        "{}",
+        c.log_text()
+    );
+    assert!(lab.events("tunnel up").is_empty());
+}
+
+#[test]
+fn reconnect_with_cookie_gets_the_same_address() {
+    let mut lab = Lab::start("reconnect", LabOptions::default()).unwrap();
+    let cookie = lab.authenticate(0, "carol", "carol-secret").unwrap();
+    let mut c = lab.openconnect_cookie(0, &cookie).unwrap();
+    let (first, _) = c.wait_up(UP).unwrap();
+    // A crash closes TLS without BYE: the session must survive for the cookie.
+    c.signal("KILL");
+    c.wait_exit(Duration::from_secs(5));
+    drop(c);
+    let mut c = lab.openconnect_cookie(0, &cookie).unwrap();
+    let (second, _) = c.wait_up(UP).unwrap();
+    assert_eq!(first, second);
+    assert!(ping(&lab, &c.ns.clone(), "192.168.77.1"));
+}
+
+#[test]
+fn sigkilled_client_frees_its_lease_and_others_keep_being_served() {
+    // A /30 pool has exactly one client address: the second user can only get it once the
+    // first one's lease is freed.
+    let mut lab = Lab::start(
+        "sigkill",
+        LabOptions {
+            clients: 2,
+            pool: "192.168.77.0/30".into(),
+            config: vec![("timeouts", "dpd = 10\ncookie_timeout = 5\n".into())],
+        },
+    )
+    .unwrap();
+    let mut a = lab.openconnect(0, "alice", "alice-secret", &[]).unwrap();
+    let (addr, _) = a.wait_up(UP).unwrap();
+    assert_eq!(addr.to_string(), "192.168.77.2");
+    // While alice holds the only address, bob is refused with a clear reason.
+    let mut b = lab.openconnect(1, "bob", "bob-secret", &[]).unwrap();
+    assert!(
+        !b.wait_exit(Duration::from_secs(20))
+            .expect("bob gives up")
+            .success()
+    );
+    drop(b);
+    a.signal("KILL");
+    a.wait_exit(Duration::from_secs(5));
+    let killed_at = std::time::Instant::now();
+    let released = wait_for(Duration::from_secs(25), || {
+        (!lab.events("session released").is_empty()).then_some(killed_at.elapsed())
+    });
+    let released = released.unwrap_or_else(|| panic!("lease not freed:\n{}", lab.server_log()));
+    println!("lease freed {released:?} after SIGKILL (dpd 10 s, cookie_timeout 5 s)");
+    let mut b = lab.openconnect(1, "bob", "bob-secret", &[]).unwrap();
+    let (addr_b, _) = b.wait_up(UP).unwrap();
+    assert_eq!(addr_b, addr);
+    assert!(ping(&lab, &b.ns.clone(), "192.168.77.1"));
+    assert!(lab.server_alive());
+}
+
+#[test]
+fn twenty_clients_at_once_all_pass_traffic() {
+    const N: usize = 20;
+    let mut lab = Lab::start(
+        "twenty",
+        LabOptions {
+            clients: N,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let users = ["alice", "bob", "carol"];
+    let mut clients = Vec::new();
+    for i in 0..N {
+        let user = users[i % users.len()];
+        clients.push(
+            lab.openconnect(i, user, &format!("{user}-secret"), &[])
+                .unwrap(),
+        );
+    }
+    let mut addrs = Vec::new();
+    for c in &mut clients {
+        addrs.push(c.wait_up(Duration::from_secs(60)).unwrap().0);
+    }
+    let mut unique = addrs.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(
+        unique.len(),
+        N,
+        "every client has its own address: {addrs:?}"
+    );
+    let server_ns = lab.server_ns.clone();
+    for (c, addr) in clients.iter().zip(&addrs) {
+        assert!(ping(&lab, &c.ns, "192.168.77.1"), "{} → server", c.ns);
+        assert!(ping(&lab, &server_ns, &addr.to_string()), "server → {addr}");
+    }
+    assert_eq!(lab.events("tunnel up").len(), N);
+}
+
+#[test]
+fn iperf3_100mb_each_direction() {
+    let mut lab = Lab::start("iperf", LabOptions::default()).unwrap();
+    let mut c = lab.openconnect(0, "alice", "alice-secret", &[]).unwrap();
+    c.wait_up(UP).unwrap();
+    let server_ns = lab.server_ns.clone();
+    let log = lab.dir.join("iperf3-server.log");
+    lab.spawn(&server_ns, &["iperf3", "-s", "-B", "192.168.77.1"], &log)
+        .unwrap();
+    wait_for(Duration::from_secs(10), || {
+        lab.exec(&server_ns, "ss -ltn | grep -q 192.168.77.1:5201")
+            .status
+            .success()
+            .then_some(())
+    })
+    .expect("iperf3 server listens");
+    for (dir, flag) in [("upload", ""), ("download", "-R")] {
+        let out = lab.exec(
+            &c.ns,
+            &format!("timeout 120 iperf3 -c 192.168.77.1 -n 100M {flag} -J"),
+        );
+        assert!(
+            out.status.success(),
+            "iperf3 {dir}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let bytes = v["end"]["sum_received"]["bytes"].as_f64().unwrap();
+        let bps = v["end"]["sum_received"]["bits_per_second"]
+            .as_f64()
+            .unwrap();
+        assert!(
+            bytes >= 100.0 * 1024.0 * 1024.0 * 0.99,
+            "{dir}: only {bytes} bytes arrived"
+        );
+        println!("iperf3 {dir} over CSTP: {:.0} Mbit/s", bps / 1e6);
+    }
+}
