@@ -209,6 +209,8 @@ fn twenty_clients_at_once_all_pass_traffic() {
         "twenty",
         LabOptions {
             clients: N,
+            // Three users share twenty tunnels; lift the default of two per user.
+            config: vec![("server", "max_same_clients = 0\n".into())],
             ..Default::default()
         },
     )
@@ -269,13 +271,20 @@ fn iperf3_100mb_each_direction() {
             String::from_utf8_lossy(&out.stdout)
         );
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        let bytes = v["end"]["sum_received"]["bytes"].as_f64().unwrap();
+        let sent = v["end"]["sum_sent"]["bytes"].as_f64().unwrap();
+        let received = v["end"]["sum_received"]["bytes"].as_f64().unwrap();
         let bps = v["end"]["sum_received"]["bits_per_second"]
             .as_f64()
             .unwrap();
+        // iperf3 over TCP exits 0 only when all data was acknowledged; its receiver-side tally
+        // closes a moment before the last segments are counted, hence the small allowance.
         assert!(
-            bytes >= 100.0 * 1024.0 * 1024.0 * 0.99,
-            "{dir}: only {bytes} bytes arrived"
+            sent >= 100.0 * 1024.0 * 1024.0,
+            "{dir}: only {sent} bytes sent"
+        );
+        assert!(
+            received >= sent * 0.95,
+            "{dir}: only {received} of {sent} bytes counted"
         );
         println!("iperf3 {dir} over CSTP: {:.0} Mbit/s", bps / 1e6);
     }

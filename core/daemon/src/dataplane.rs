@@ -91,6 +91,11 @@ pub struct Shared {
     pub tun_mtu: usize,
 }
 
+/// The data-path workers have exited.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("the data-path workers have stopped")]
+pub struct WorkersGone;
+
 /// Handles to the worker threads.
 #[derive(Debug)]
 pub struct DataPlane {
@@ -133,17 +138,24 @@ impl DataPlane {
         })
     }
 
-    /// Pins a new tunnel to the next worker (round robin).
-    pub fn dispatch(&self, job: TunnelJob) -> Result<(), TunnelJob> {
+    /// Pins a new tunnel to the next worker (round robin). Fails only when the workers are
+    /// gone (shutdown); the job is dropped then and the caller detaches the session.
+    pub fn dispatch(&self, job: TunnelJob) -> Result<(), WorkersGone> {
         let i = self.next.fetch_add(1, Ordering::Relaxed) % self.senders.len().max(1);
         match self.senders.get(i) {
-            Some(tx) => tx.send(job).map_err(|e| e.0),
-            None => Err(job),
+            Some(tx) => tx.send(job).map_err(|_| WorkersGone),
+            None => Err(WorkersGone),
         }
     }
 
     /// Stops accepting tunnels and waits for the workers (tunnels must have been told to stop).
     pub fn join(mut self) {
+        let c = &self.shared.counters;
+        tracing::info!(
+            no_route = c.no_route.load(Ordering::Relaxed),
+            queue_full = c.queue_full.load(Ordering::Relaxed),
+            "data path counters at shutdown"
+        );
         self.senders.clear();
         let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|e| e.into_inner()));
         for t in threads {

@@ -36,8 +36,6 @@ enum FrontError {
     Tls(#[from] wolfguard_tls::TlsError),
     #[error("client closed the connection")]
     Closed,
-    #[error("timed out")]
-    Timeout,
 }
 
 /// A TLS connection during the HTTP phase.
@@ -378,9 +376,7 @@ async fn post(
             return Ok(true);
         }
     };
-    let (id, cookie) = server
-        .sessions
-        .create(&user, group.clone(), conn.peer.ip(), Instant::now());
+    let (id, cookie) = server.sessions.create(&user, group.clone(), Instant::now());
     tracing::info!(session = id, user = %user, group = ?group, peer = %conn.peer,
         auth_ms = started.elapsed().as_millis() as u64, "authenticated");
     let value = cookie.to_base64();
@@ -532,6 +528,7 @@ async fn connect(
         conn: attached.conn,
         cookie,
         user: attached.user.clone(),
+        group: attached.group.clone(),
         peer: conn.peer,
         ipv4: attached.ipv4,
         ipv6: attached.ipv6,

@@ -92,16 +92,6 @@ impl Leases {
             .map(|(net, _, _)| (nth_v6(net, 1, 128), net.prefix_len()))
     }
 
-    /// The IPv4 pool's netmask (what `X-CSTP-Netmask` carries).
-    pub fn v4_netmask(&self) -> Option<Ipv4Addr> {
-        self.v4.as_ref().map(|(net, _)| net.netmask())
-    }
-
-    /// The per-client IPv6 prefix length.
-    pub fn v6_prefix(&self) -> Option<u8> {
-        self.v6.as_ref().map(|(_, p, _)| *p)
-    }
-
     /// Leases an IPv4 address for `user`.
     pub fn take_v4(&mut self, user: &str) -> Option<Ipv4Addr> {
         let (net, slots) = self.v4.as_mut()?;

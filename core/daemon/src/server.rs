@@ -145,50 +145,51 @@ impl Server {
             include.extend(routes(&net.routes, true));
             exclude.extend(routes(&net.no_routes, true));
         }
-        let mut resp = ConnectResponse::default();
-        resp.server_name = Some(self.config.server.server_name.clone());
-        resp.hostname = req.hostname.clone();
-        resp.client = req.client;
-        resp.dpd = Some(t.dpd);
-        resp.keepalive = Some(t.keepalive);
-        resp.default_domain = net.default_domain.as_ref().map(|d| d.as_str().to_owned());
-        resp.ipv4 = s
-            .ipv4
-            .zip(self.sessions_netmask())
-            .map(|(address, netmask)| Ipv4Lease { address, netmask });
-        resp.ipv6 = ipv6.map(|address| Ipv6Lease {
-            address,
-            prefix: self.v6_prefix(),
-        });
-        resp.full_ipv6 = req.full_ipv6;
-        resp.dns = net
-            .dns
-            .iter()
-            .copied()
-            .filter(|d| d.is_ipv4() || ipv6.is_some())
-            .collect();
-        resp.split_dns = net
-            .split_dns
-            .iter()
-            .map(|d| d.as_str().to_owned())
-            .collect();
-        resp.tunnel_all_dns = net.tunnel_all_dns || net.routes.is_empty();
-        resp.split_include = include;
-        resp.split_exclude = exclude;
-        resp.idle_timeout = (t.idle_timeout > 0).then_some(t.idle_timeout);
-        resp.session_timeout = (t.session_timeout > 0).then_some(t.session_timeout);
-        resp.session_timeout_remaining = s
-            .deadline
-            .map(|d| d.saturating_duration_since(Instant::now()).as_secs() as u32);
-        resp.rekey_time = Some(t.rekey_time);
-        resp.rekey_method = match t.rekey_method {
-            wolfguard_config::RekeyMethod::NewTunnel => RekeyMethod::NewTunnel,
-            _ => RekeyMethod::Ssl,
-        };
-        resp.base_mtu = Some(mtus.base_mtu);
-        resp.mtu = mtus.data_mtu.min(self.tun_mtu);
-        resp.banner = self.config.auth.banner.clone();
-        resp
+        ConnectResponse {
+            server_name: Some(self.config.server.server_name.clone()),
+            hostname: req.hostname.clone(),
+            client: req.client,
+            dpd: Some(t.dpd),
+            keepalive: Some(t.keepalive),
+            default_domain: net.default_domain.as_ref().map(|d| d.as_str().to_owned()),
+            ipv4: s
+                .ipv4
+                .zip(self.sessions_netmask())
+                .map(|(address, netmask)| Ipv4Lease { address, netmask }),
+            ipv6: ipv6.map(|address| Ipv6Lease {
+                address,
+                prefix: self.v6_prefix(),
+            }),
+            full_ipv6: req.full_ipv6,
+            dns: net
+                .dns
+                .iter()
+                .copied()
+                .filter(|d| d.is_ipv4() || ipv6.is_some())
+                .collect(),
+            split_dns: net
+                .split_dns
+                .iter()
+                .map(|d| d.as_str().to_owned())
+                .collect(),
+            tunnel_all_dns: net.tunnel_all_dns || net.routes.is_empty(),
+            split_include: include,
+            split_exclude: exclude,
+            idle_timeout: (t.idle_timeout > 0).then_some(t.idle_timeout),
+            session_timeout: (t.session_timeout > 0).then_some(t.session_timeout),
+            session_timeout_remaining: s
+                .deadline
+                .map(|d| d.saturating_duration_since(Instant::now()).as_secs() as u32),
+            rekey_time: Some(t.rekey_time),
+            rekey_method: match t.rekey_method {
+                wolfguard_config::RekeyMethod::NewTunnel => RekeyMethod::NewTunnel,
+                _ => RekeyMethod::Ssl,
+            },
+            base_mtu: Some(mtus.base_mtu),
+            mtu: mtus.data_mtu.min(self.tun_mtu),
+            banner: self.config.auth.banner.clone(),
+            ..ConnectResponse::default()
+        }
     }
 
     fn sessions_netmask(&self) -> Option<std::net::Ipv4Addr> {
@@ -243,7 +244,10 @@ pub async fn run(server: Arc<Server>) -> anyhow::Result<()> {
             let mut tick = tokio::time::interval(Duration::from_secs(1));
             loop {
                 tick.tick().await;
-                server.sessions.sweep(Instant::now());
+                if server.sessions.sweep(Instant::now()) > 0 {
+                    let (sessions, tunnels, leases) = server.sessions.counts();
+                    tracing::debug!(sessions, tunnels, leases, "expired sessions swept");
+                }
             }
         })
     };

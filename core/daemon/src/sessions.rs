@@ -7,7 +7,7 @@
 //! one mutex, never touched per packet.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -52,16 +52,12 @@ pub struct Session {
     pub user: String,
     /// The group chosen at login, if any.
     pub group: Option<String>,
-    /// When authentication completed.
-    pub created: Instant,
     /// Hard end of the session (`session_timeout`), if configured.
     pub deadline: Option<Instant>,
     /// Leased IPv4 address, once a tunnel has been opened.
     pub ipv4: Option<Ipv4Addr>,
     /// Leased IPv6 address, once a tunnel has been opened.
     pub ipv6: Option<Ipv6Addr>,
-    /// Peer address that authenticated.
-    pub auth_peer: IpAddr,
     phase: Phase,
 }
 
@@ -149,13 +145,7 @@ impl Sessions {
     }
 
     /// Records a completed authentication and returns its fresh cookie.
-    pub fn create(
-        &self,
-        user: &str,
-        group: Option<String>,
-        peer: IpAddr,
-        now: Instant,
-    ) -> (u64, SessionCookie) {
+    pub fn create(&self, user: &str, group: Option<String>, now: Instant) -> (u64, SessionCookie) {
         let mut cookie = [0u8; 32];
         rand::rng().fill_bytes(&mut cookie);
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
@@ -163,11 +153,9 @@ impl Sessions {
             id,
             user: user.to_owned(),
             group,
-            created: now,
             deadline: self.limits.session_timeout.map(|t| now + t),
             ipv4: None,
             ipv6: None,
-            auth_peer: peer,
             phase: Phase::Idle { since: now },
         };
         self.lock().by_cookie.insert(cookie, session);
@@ -197,7 +185,7 @@ impl Sessions {
             return Err(AttachError::UnknownCookie);
         }
         let reuse = matches!(session.phase, Phase::Connected { .. });
-        if !reuse && connected >= self.limits.max_clients as usize {
+        if !reuse && self.limits.max_clients > 0 && connected >= self.limits.max_clients as usize {
             return Err(AttachError::ServerFull);
         }
         if !reuse && self.limits.max_same_clients > 0 {
@@ -354,13 +342,11 @@ mod tests {
         )
     }
 
-    const PEER: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
-
     #[test]
     fn reconnect_with_cookie_keeps_address_and_replaces_old_tunnel() {
         let t = table(0, 300);
         let now = Instant::now();
-        let (_, cookie) = t.create("alice", None, PEER, now);
+        let (_, cookie) = t.create("alice", None, now);
         let a = t.attach(&cookie, true, false, now).unwrap();
         let b = t.attach(&cookie, true, false, now).unwrap();
         assert_eq!(a.ipv4, b.ipv4);
@@ -378,7 +364,7 @@ mod tests {
                 .unwrap_err(),
             AttachError::UnknownCookie
         );
-        let (_, cookie) = t.create("bob", None, PEER, now);
+        let (_, cookie) = t.create("bob", None, now);
         let later = now + Duration::from_secs(11);
         assert_eq!(
             t.attach(&cookie, true, false, later).unwrap_err(),
@@ -392,11 +378,11 @@ mod tests {
     fn user_disconnect_frees_lease_at_once_temporary_close_after_cookie_timeout() {
         let t = table(0, 10);
         let now = Instant::now();
-        let (_, c1) = t.create("u1", None, PEER, now);
+        let (_, c1) = t.create("u1", None, now);
         let a = t.attach(&c1, true, false, now).unwrap();
         t.detach(&c1, a.conn, true, now);
         assert_eq!(t.counts(), (0, 0, 0));
-        let (_, c2) = t.create("u2", None, PEER, now);
+        let (_, c2) = t.create("u2", None, now);
         let b = t.attach(&c2, true, false, now).unwrap();
         t.detach(&c2, b.conn, false, now);
         assert_eq!(t.counts(), (1, 0, 1));
@@ -409,8 +395,8 @@ mod tests {
     fn max_same_clients_and_pool_exhaustion() {
         let t = table(1, 300);
         let now = Instant::now();
-        let (_, c1) = t.create("carol", None, PEER, now);
-        let (_, c2) = t.create("carol", None, PEER, now);
+        let (_, c1) = t.create("carol", None, now);
+        let (_, c2) = t.create("carol", None, now);
         t.attach(&c1, true, false, now).unwrap();
         assert_eq!(
             t.attach(&c2, true, false, now).unwrap_err(),
@@ -418,10 +404,10 @@ mod tests {
         );
         let t = table(0, 300);
         for i in 0..5 {
-            let (_, c) = t.create(&format!("u{i}"), None, PEER, now);
+            let (_, c) = t.create(&format!("u{i}"), None, now);
             t.attach(&c, true, false, now).unwrap();
         }
-        let (_, c) = t.create("u9", None, PEER, now);
+        let (_, c) = t.create("u9", None, now);
         assert_eq!(
             t.attach(&c, true, false, now).unwrap_err(),
             AttachError::PoolExhausted

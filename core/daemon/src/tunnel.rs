@@ -53,6 +53,8 @@ pub struct TunnelParams {
     pub cookie: SessionCookie,
     /// User name (logs).
     pub user: String,
+    /// Group chosen at login (logs).
+    pub group: Option<String>,
     /// Client's TCP address.
     pub peer: SocketAddr,
     /// Leased IPv4 address.
@@ -97,7 +99,6 @@ struct Tunnel {
     tls: TlsSession,
     plain: Vec<u8>,
     tun: Arc<AsyncDevice>,
-    shared: Arc<Shared>,
     liveness: Liveness,
     allowed: [Option<IpAddr>; 2],
     rx_bytes: u64,
@@ -135,14 +136,13 @@ pub async fn run(job: TunnelJob, tun: Arc<AsyncDevice>, shared: Arc<Shared>) {
         tls,
         plain: leftover,
         tun,
-        shared: shared.clone(),
-        liveness: Liveness::new(params.liveness.clone(), Instant::now()),
+        liveness: Liveness::new(params.liveness, Instant::now()),
         allowed: addrs,
         rx_bytes: 0,
         tx_bytes: 0,
         scratch: BytesMut::with_capacity(64),
     };
-    tracing::info!(session = params.session, user = %params.user, peer = %params.peer,
+    tracing::info!(session = params.session, user = %params.user, group = ?params.group, peer = %params.peer,
         ipv4 = ?params.ipv4, ipv6 = ?params.ipv6, "tunnel up");
     let end = t.main_loop(rx, params.stop.clone()).await;
     for a in addrs.iter().flatten() {
