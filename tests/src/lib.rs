@@ -104,6 +104,9 @@ pub struct LabOptions {
     pub clients: usize,
     /// The IPv4 pool.
     pub pool: String,
+    /// A whole configuration to use instead of the generated one; `@DIR@` stands for the lab's
+    /// directory (certificate, key and password file live there).
+    pub base_config: Option<String>,
     /// Extra TOML appended to the generated config's tables: `(table, "key = value\n…")`.
     pub config: Vec<(&'static str, String)>,
 }
@@ -113,6 +116,7 @@ impl Default for LabOptions {
         Self {
             clients: 1,
             pool: "192.168.77.0/24".into(),
+            base_config: None,
             config: Vec::new(),
         }
     }
@@ -171,7 +175,13 @@ impl Lab {
             ))?;
         }
         lab.make_credentials()?;
-        lab.write_config(&opts.pool, &opts.config)?;
+        match &opts.base_config {
+            Some(text) => {
+                let text = text.replace("@DIR@", &dir.display().to_string());
+                fs::write(dir.join("wolfguard.toml"), text)?;
+            }
+            None => lab.write_config(&opts.pool, &opts.config)?,
+        }
         lab.start_server()?;
         Ok(lab)
     }
@@ -336,6 +346,10 @@ impl Lab {
                    ip link set dev \"$TUNDEV\" up mtu \"${{INTERNAL_IP4_MTU:-1400}}\"\n\
                    ip addr add \"$INTERNAL_IP4_ADDRESS/32\" dev \"$TUNDEV\"\n\
                    ip route add 192.168.77.0/24 dev \"$TUNDEV\"\n\
+                   if [ -n \"$INTERNAL_IP6_ADDRESS\" ]; then\n\
+                     ip -6 addr add \"${{INTERNAL_IP6_ADDRESS%%/*}}/128\" dev \"$TUNDEV\" nodad\n\
+                     ip -6 route add fd00:77::/48 dev \"$TUNDEV\"\n\
+                   fi\n\
                    env | grep -E '^(INTERNAL_|CISCO_|TUNDEV|VPNGATEWAY)' > {s}.tmp\n\
                    echo REASON=connect >> {s}.tmp\n\
                    mv {s}.tmp {s} ;;\n\

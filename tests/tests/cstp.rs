@@ -173,6 +173,7 @@ fn sigkilled_client_frees_its_lease_and_others_keep_being_served() {
             clients: 2,
             pool: "192.168.77.0/30".into(),
             config: vec![("timeouts", "dpd = 10\ncookie_timeout = 5\n".into())],
+            ..Default::default()
         },
     )
     .unwrap();
@@ -288,4 +289,121 @@ fn iperf3_100mb_each_direction() {
         );
         println!("iperf3 {dir} over CSTP: {:.0} Mbit/s", bps / 1e6);
     }
+}
+
+#[test]
+fn ipv6_pool_gives_an_address_and_carries_traffic_both_ways() {
+    let mut lab = Lab::start(
+        "ipv6",
+        LabOptions {
+            config: vec![("network", "ipv6_pool = \"fd00:77::/48\"\n".into())],
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let mut c = lab.openconnect(0, "alice", "alice-secret", &[]).unwrap();
+    c.wait_up(UP).unwrap();
+    let env = c.env();
+    let v6 = env
+        .get("INTERNAL_IP6_ADDRESS")
+        .cloned()
+        .unwrap_or_else(|| panic!("{env:?}"));
+    let v6 = v6.split('/').next().unwrap().to_owned();
+    assert!(v6.starts_with("fd00:77::"), "{v6}");
+    let client_ns = c.ns.clone();
+    let ok = wait_for(Duration::from_secs(5), || {
+        lab.exec(&client_ns, "ping -6 -c 1 -W 1 fd00:77::1")
+            .status
+            .success()
+            .then_some(())
+    });
+    assert!(ok.is_some(), "client → server over IPv6");
+    assert!(
+        lab.exec(
+            &lab.server_ns.clone(),
+            &format!("ping -6 -c 3 -i 0.2 -W 2 {v6}")
+        )
+        .status
+        .success(),
+        "server → client over IPv6"
+    );
+}
+
+#[test]
+fn client_that_vanishes_silently_is_reaped_by_dpd() {
+    let mut lab = Lab::start(
+        "dpd",
+        LabOptions {
+            config: vec![("timeouts", "dpd = 10\ncookie_timeout = 5\n".into())],
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let mut c = lab.openconnect(0, "alice", "alice-secret", &[]).unwrap();
+    c.wait_up(UP).unwrap();
+    // Black-hole the client: not even the kernel's FIN or RST gets out when it dies.
+    lab.exec_ok(
+        &c.ns.clone(),
+        "nft add table inet blackhole
+         nft add chain inet blackhole out '{ type filter hook output priority 0; policy drop; }'
+         nft add chain inet blackhole in '{ type filter hook input priority 0; policy drop; }'",
+    )
+    .unwrap();
+    c.signal("KILL");
+    c.wait_exit(Duration::from_secs(5));
+    let t0 = std::time::Instant::now();
+    let down = wait_for(Duration::from_secs(50), || {
+        lab.events("tunnel down")
+            .first()
+            .map(|e| (e["reason"].clone(), t0.elapsed()))
+    });
+    let (reason, after) = down.unwrap_or_else(|| panic!("not reaped:\n{}", lab.server_log()));
+    assert_eq!(reason, "DpdTimeout");
+    println!("silent client reaped {after:?} after it vanished (dpd 10 s)");
+    assert!(
+        after >= Duration::from_secs(20),
+        "DPD must not fire early: {after:?}"
+    );
+    let released = wait_for(Duration::from_secs(15), || {
+        (!lab.events("session released").is_empty()).then_some(())
+    });
+    assert!(released.is_some(), "lease released after cookie_timeout");
+}
+
+#[test]
+fn server_stop_tells_clients_and_exits_cleanly() {
+    let mut lab = Lab::start("stop", LabOptions::default()).unwrap();
+    let mut c = lab.openconnect(0, "bob", "bob-secret", &[]).unwrap();
+    c.wait_up(UP).unwrap();
+    let status = lab.stop_server().expect("server exits on SIGTERM");
+    assert!(status.success(), "clean exit: {status}");
+    let exited = c.wait_exit(Duration::from_secs(15));
+    assert!(
+        exited.is_some(),
+        "openconnect stops when the server says DISCONNECT"
+    );
+    assert!(
+        c.log_text().contains("terminated by server"),
+        "{}",
+        c.log_text()
+    );
+}
+
+#[test]
+fn annotated_example_config_starts_and_serves() {
+    let example = include_str!("../../config/wolfguard.example.toml")
+        .replace("/etc/wolfguard", "@DIR@")
+        .replace("/var/lib/wolfguard", "@DIR@/state");
+    let mut lab = Lab::start(
+        "example",
+        LabOptions {
+            base_config: Some(example),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let mut c = lab.openconnect(0, "carol", "carol-secret", &[]).unwrap();
+    let (addr, _) = c.wait_up(UP).unwrap();
+    assert_eq!(addr.octets()[..3], [192, 168, 77]);
+    assert!(ping(&lab, &c.ns.clone(), "192.168.77.1"));
 }

@@ -3,6 +3,8 @@
 //! Subcommands: run the server (default), validate a configuration, manage the password file
 //! (ocpasswd-compatible) and create a first working setup for a new machine.
 
+#![forbid(unsafe_code)]
+
 use std::io::BufRead as _;
 use std::path::PathBuf;
 use std::process::ExitCode;

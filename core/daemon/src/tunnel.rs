@@ -3,7 +3,7 @@
 //! The task owns the TCP socket, the TLS session and the tunnel's packet queue. Each loop turn it
 //! flushes pending ciphertext, then waits for whichever comes first: bytes from the client,
 //! packets for the client, a liveness deadline or a stop request from the control path. Every
-//! exit path ends in [`Tunnel::finish`], which removes the routes and detaches the session, so no
+//! exit path ends in the tail of [`run`], which removes the routes and detaches the session, so no
 //! exit leaks a route or a lease.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};

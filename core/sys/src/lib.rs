@@ -11,6 +11,8 @@
 //! OS objects. It is one of the two crates allowed to contain `unsafe` code (today it needs none:
 //! tun-rs does the ioctls).
 
+#![warn(missing_docs)]
+
 mod tun;
 
 pub use tun::{TunConfig, TunQueues};

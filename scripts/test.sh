@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The whole test suite, as the README gives it: `sudo ./scripts/test.sh`.
+# Needs root: the interop tests create network namespaces, veth pairs and TUN devices.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
+command -v cargo >/dev/null || { echo "cargo not found: install a Rust toolchain (1.85+) with rustup" >&2; exit 1; }
+
+./scripts/install-deps.sh
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "format"
+cargo fmt --all --check
+
+step "unsafe code stays in core/tls and core/sys"
+bad=$(grep -rln --include='*.rs' -e 'allow(unsafe_code)' -e 'unsafe {' -e 'unsafe fn' -e 'unsafe impl' \
+      --exclude-dir=target --exclude-dir=fuzz . | grep -v -e '^./core/tls/' -e '^./core/sys/' || true)
+if [ -n "$bad" ]; then echo "unsafe code outside core/tls and core/sys:"; echo "$bad"; exit 1; fi
+
+step "clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "docs"
+RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps --quiet
+
+step "build"
+cargo build --workspace --bins
+
+step "tests (unit, TLS peer, interop with the real openconnect)"
+# The interop labs are independent; two at a time fits a 2-core machine.
+RUST_TEST_THREADS=2 cargo test --workspace
+
+step "fuzz smoke (10 s per target)"
+./scripts/fuzz-smoke.sh 10
