@@ -29,7 +29,13 @@ cargo build --workspace --bins
 
 step "tests (unit, TLS peer, interop with the real openconnect)"
 # The interop labs are independent; two at a time fits a 2-core machine.
-RUST_TEST_THREADS=2 cargo test --workspace
+results=$(mktemp)
+trap 'rm -f "$results"' EXIT
+RUST_TEST_THREADS=2 cargo test --workspace 2>&1 | tee "$results"
 
 step "fuzz smoke (10 s per target)"
 ./scripts/fuzz-smoke.sh 10
+
+# One closing line for the whole run (cargo prints one per test binary).
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i == "passed;") p += $(i-1); if ($i == "failed;") f += $(i-1) } }
+     END { printf "summary: %d passed, %d failed\n", p, f }' "$results"

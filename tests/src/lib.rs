@@ -102,6 +102,9 @@ pub fn stop_child(child: &mut Child, grace: Duration) {
 pub struct LabOptions {
     /// Client namespaces to create.
     pub clients: usize,
+    /// Also create an "internet" namespace behind the server: `wgi-<id>`, host 10.200.0.2,
+    /// reachable from the server at 10.200.0.1 and with no route back to the VPN pool.
+    pub internet: bool,
     /// The IPv4 pool.
     pub pool: String,
     /// A whole configuration to use instead of the generated one; `@DIR@` stands for the lab's
@@ -115,6 +118,7 @@ impl Default for LabOptions {
     fn default() -> Self {
         Self {
             clients: 1,
+            internet: false,
             pool: "192.168.77.0/24".into(),
             base_config: None,
             config: Vec::new(),
@@ -132,6 +136,8 @@ pub struct Lab {
     pub server_ns: String,
     /// Client namespace names.
     pub client_ns: Vec<String>,
+    /// The "internet" namespace, when asked for.
+    pub internet_ns: Option<String>,
     /// `pin-sha256:…` of the server certificate.
     pub pin: String,
     server: Option<Child>,
@@ -153,6 +159,7 @@ impl Lab {
             dir: dir.clone(),
             server_ns: format!("wgs-{id}"),
             client_ns: Vec::new(),
+            internet_ns: None,
             pin: String::new(),
             server: None,
             children: Vec::new(),
@@ -170,6 +177,20 @@ impl Lab {
                  ip -n {s} link set {vs} up
                  ip -n {ns} addr add 10.99.{i}.2/24 dev {vc}
                  ip -n {ns} link set {vc} up
+                 ip -n {ns} link set lo up",
+                s = lab.server_ns
+            ))?;
+        }
+        if opts.internet {
+            let ns = format!("wgi-{id}");
+            run(Command::new("ip").args(["netns", "add", &ns]))?;
+            lab.internet_ns = Some(ns.clone());
+            sh(&format!(
+                "ip link add vi{id}s netns {s} type veth peer name vi{id}i netns {ns}
+                 ip -n {s} addr add 10.200.0.1/24 dev vi{id}s
+                 ip -n {s} link set vi{id}s up
+                 ip -n {ns} addr add 10.200.0.2/24 dev vi{id}i
+                 ip -n {ns} link set vi{id}i up
                  ip -n {ns} link set lo up",
                 s = lab.server_ns
             ))?;
@@ -346,6 +367,10 @@ impl Lab {
                    ip link set dev \"$TUNDEV\" up mtu \"${{INTERNAL_IP4_MTU:-1400}}\"\n\
                    ip addr add \"$INTERNAL_IP4_ADDRESS/32\" dev \"$TUNDEV\"\n\
                    ip route add 192.168.77.0/24 dev \"$TUNDEV\"\n\
+                   i=0; while [ \"$i\" -lt \"${{CISCO_SPLIT_INC:-0}}\" ]; do\n\
+                     eval net=\\$CISCO_SPLIT_INC_${{i}}_ADDR len=\\$CISCO_SPLIT_INC_${{i}}_MASKLEN\n\
+                     ip route add \"$net/$len\" dev \"$TUNDEV\"; i=$((i+1))\n\
+                   done\n\
                    if [ -n \"$INTERNAL_IP6_ADDRESS\" ]; then\n\
                      ip -6 addr add \"${{INTERNAL_IP6_ADDRESS%%/*}}/128\" dev \"$TUNDEV\" nodad\n\
                      ip -6 route add fd00:77::/48 dev \"$TUNDEV\"\n\
@@ -495,11 +520,8 @@ impl Drop for Lab {
         if let Some(mut s) = self.server.take() {
             stop_child(&mut s, Duration::from_secs(5));
         }
-        for ns in self
-            .client_ns
-            .iter()
-            .chain(std::iter::once(&self.server_ns))
-        {
+        let all = self.client_ns.iter().chain(self.internet_ns.iter());
+        for ns in all.chain(std::iter::once(&self.server_ns)) {
             // Processes left in the namespace would keep it alive; ours were stopped above.
             let _ = Command::new("ip").args(["netns", "del", ns]).status();
         }

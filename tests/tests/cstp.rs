@@ -407,3 +407,50 @@ fn annotated_example_config_starts_and_serves() {
     assert_eq!(addr.octets()[..3], [192, 168, 77]);
     assert!(ping(&lab, &c.ns.clone(), "192.168.77.1"));
 }
+
+#[test]
+fn nat_and_split_routes_reach_a_host_behind_the_server() {
+    // The "internet" host has no route back to 192.168.77.0/24: its replies only find the client
+    // if the server masquerades. The route to it reaches the client as X-CSTP-Split-Include.
+    let mut lab = Lab::start(
+        "nat",
+        LabOptions {
+            internet: true,
+            config: vec![(
+                "network",
+                "nat = true\nroutes = [\"10.200.0.0/24\"]\n".into(),
+            )],
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let mut c = lab.openconnect(0, "alice", "alice-secret", &[]).unwrap();
+    c.wait_up(UP).unwrap();
+    let env = c.env();
+    assert_eq!(
+        env.get("CISCO_SPLIT_INC").map(String::as_str),
+        Some("1"),
+        "{env:?}"
+    );
+    assert_eq!(
+        env.get("CISCO_SPLIT_INC_0_ADDR").map(String::as_str),
+        Some("10.200.0.0")
+    );
+    assert_eq!(
+        env.get("CISCO_SPLIT_INC_0_MASKLEN").map(String::as_str),
+        Some("24")
+    );
+    assert!(
+        ping(&lab, &c.ns.clone(), "10.200.0.2"),
+        "client → host behind the server"
+    );
+    let server_ns = lab.server_ns.clone();
+    let table = lab.exec(&server_ns, "nft list table inet wolfguard_wgvpn0");
+    assert!(String::from_utf8_lossy(&table.stdout).contains("masquerade"));
+    lab.stop_server();
+    let table = lab.exec(&server_ns, "nft list table inet wolfguard_wgvpn0");
+    assert!(
+        !table.status.success(),
+        "the NAT table goes with the server"
+    );
+}

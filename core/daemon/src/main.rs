@@ -107,7 +107,15 @@ fn run(path: &std::path::Path) -> anyhow::Result<()> {
     std::thread::sleep(std::time::Duration::from_millis(300));
     drop(rt);
     match Arc::try_unwrap(server) {
-        Ok(server) => server.dataplane.join(),
+        Ok(server) => {
+            let server::Server { dataplane, nat, .. } = server;
+            dataplane.join();
+            // The masquerade table goes last, after the last tunnel stopped using it.
+            if let Some(nat) = nat {
+                tracing::info!("removing the NAT table");
+                drop(nat);
+            }
+        }
         Err(_) => {
             tracing::warn!("server still referenced at shutdown; workers end with the process")
         }

@@ -19,7 +19,7 @@ use wolfguard_proto::connect::{
 };
 use wolfguard_proto::mtu;
 use wolfguard_runtime::pool::{PoolConfig, PriorityPool};
-use wolfguard_sys::{TunConfig, TunQueues};
+use wolfguard_sys::{NatConfig, NatGuard, TunConfig, TunQueues};
 use wolfguard_tls::ServerContext;
 
 use crate::auth::{Authenticator, PasswordFile};
@@ -47,6 +47,8 @@ pub struct Server {
     pub auth: Arc<dyn Authenticator>,
     /// The TUN device's MTU (largest data MTU handed out).
     pub tun_mtu: u16,
+    /// The masquerade table, when `network.nat` is on; removed when the server drops.
+    pub nat: Option<NatGuard>,
 }
 
 impl Server {
@@ -92,6 +94,18 @@ impl Server {
         })
         .context("TUN setup failed (wolfguard needs CAP_NET_ADMIN and /dev/net/tun)")?;
         tracing::info!(device = %queues.name, queues = queues.queues.len(), mtu = tun_mtu, "TUN device up");
+        let nat = if net.nat {
+            let guard = NatGuard::install(&NatConfig {
+                tun: queues.name.clone(),
+                ipv4_pool: net.ipv4_pool.map(|n| n.to_string()),
+                ipv6_pool: net.ipv6_pool.map(|n| n.to_string()),
+            })
+            .context("cannot set up NAT (network.nat = true)")?;
+            tracing::info!(device = %queues.name, "forwarding and masquerading the pools");
+            Some(guard)
+        } else {
+            None
+        };
         let t = &config.timeouts;
         let sessions = Arc::new(Sessions::new(
             leases,
@@ -115,6 +129,7 @@ impl Server {
             pool,
             auth,
             tun_mtu,
+            nat,
         })
     }
 

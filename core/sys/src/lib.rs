@@ -13,8 +13,10 @@
 
 #![warn(missing_docs)]
 
+mod nat;
 mod tun;
 
+pub use nat::{NatConfig, NatGuard};
 pub use tun::{TunConfig, TunQueues};
 /// The per-queue device types, re-exported so the daemon needs no direct tun-rs dependency.
 pub use tun_rs::{AsyncDevice, SyncDevice};
