@@ -13,7 +13,7 @@
 //! through that tunnel's bounded channel (`Bytes`, so only a reference count moves). Steering
 //! packets to the owning worker's queue with TUNSETSTEERINGEBPF removes that hop later without
 //! changing this structure. Nothing on this path takes a lock: the routing table is an
-//! `ArcSwap` snapshot replaced by the control path when tunnels come and go, and packet buffers
+//! `ArcSwap` snapshot that tunnel tasks replace when they start and end, and packet buffers
 //! are carved out of 64 KiB chunks, so there is one allocation per chunk, not per packet.
 
 use std::collections::HashMap;
@@ -54,7 +54,7 @@ pub struct Router {
 }
 
 impl Router {
-    /// Routes `addr` to `tx` (control path).
+    /// Routes `addr` to `tx` (when a tunnel starts; rare, so copying the map is fine).
     pub fn insert(&self, addr: IpAddr, tx: mpsc::Sender<Bytes>) {
         let _w = self.writers.lock().unwrap_or_else(|e| e.into_inner());
         let mut next = HashMap::clone(&self.table.load());
@@ -89,6 +89,24 @@ pub struct Shared {
     pub counters: Counters,
     /// MTU of the TUN device: no packet read from it is larger.
     pub tun_mtu: usize,
+    /// Prefix length each client gets from the IPv6 pool (128 = one address).
+    pub v6_prefix: u8,
+}
+
+impl Shared {
+    /// The routing-table key of an address: IPv6 addresses are cut to the per-client prefix, so
+    /// a client that was handed a /64 is reached (and may send) from all of it.
+    pub fn route_key(&self, ip: IpAddr) -> IpAddr {
+        match ip {
+            IpAddr::V6(a) if self.v6_prefix < 128 => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.v6_prefix))
+                    .unwrap_or(0);
+                IpAddr::V6((u128::from(a) & mask).into())
+            }
+            other => other,
+        }
+    }
 }
 
 /// The data-path workers have exited.
@@ -111,6 +129,7 @@ impl DataPlane {
     pub fn start(
         queues: Vec<SyncDevice>,
         tun_mtu: u16,
+        v6_prefix: u8,
         sessions: Arc<Sessions>,
     ) -> std::io::Result<Self> {
         let shared = Arc::new(Shared {
@@ -118,6 +137,7 @@ impl DataPlane {
             sessions,
             counters: Counters::default(),
             tun_mtu: usize::from(tun_mtu).min(MAX_PACKET),
+            v6_prefix,
         });
         let mut senders = Vec::new();
         let mut threads = Vec::new();
@@ -232,7 +252,7 @@ async fn tun_reader(tun: Arc<AsyncDevice>, shared: Arc<Shared>) {
         let Some(dst) = destination(&frame[hdr..]) else {
             continue;
         };
-        match shared.router.lookup(&dst) {
+        match shared.router.lookup(&shared.route_key(dst)) {
             Some(tx) => {
                 if tx.try_send(frame).is_err() {
                     shared.counters.queue_full.fetch_add(1, Ordering::Relaxed);
@@ -294,6 +314,33 @@ mod tests {
         assert_eq!(destination(&v4[..19]), None);
         assert_eq!(destination(&[]), None);
         assert_eq!(destination(&[0x50; 40]), None);
+    }
+
+    #[test]
+    fn v6_route_keys_cover_the_clients_whole_prefix() {
+        let shared = |p| Shared {
+            router: Router::default(),
+            sessions: Arc::new(Sessions::new(
+                crate::leases::Leases::new(None, None, 128),
+                crate::sessions::SessionLimits {
+                    cookie_timeout: std::time::Duration::from_secs(1),
+                    session_timeout: None,
+                    max_same_clients: 0,
+                    max_clients: 0,
+                },
+            )),
+            counters: Counters::default(),
+            tun_mtu: 1400,
+            v6_prefix: p,
+        };
+        let a: IpAddr = "fd00:77:0:5::1234".parse().unwrap();
+        assert_eq!(
+            shared(64).route_key(a),
+            "fd00:77:0:5::".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(shared(128).route_key(a), a);
+        let v4: IpAddr = "10.0.0.9".parse().unwrap();
+        assert_eq!(shared(64).route_key(v4), v4);
     }
 
     #[test]

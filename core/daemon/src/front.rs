@@ -532,7 +532,11 @@ async fn connect(
         peer: conn.peer,
         ipv4: attached.ipv4,
         ipv6: attached.ipv6,
-        liveness: liveness_config(timeouts.dpd, timeouts.idle_timeout, attached.deadline),
+        liveness: liveness_config(
+            server.dpd_for(&req),
+            timeouts.idle_timeout,
+            attached.deadline,
+        ),
         stop: attached.stop,
     };
     Ok(Some(params))

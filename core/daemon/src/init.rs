@@ -129,7 +129,8 @@ fn render_config(dir: &Path, listen: &str) -> String {
     let _ = writeln!(s, "state_dir = \"{}\"", dir.join("state").display());
     let _ = writeln!(
         s,
-        "\n[network]\nipv4_pool = \"192.168.77.0/24\"\ndns = [\"192.168.77.1\"]"
+        // No `dns`: wolfguard runs no resolver; clients keep theirs until the admin names one.
+        "\n[network]\nipv4_pool = \"192.168.77.0/24\""
     );
     let _ = writeln!(
         s,

@@ -33,8 +33,9 @@ const DEFAULT_CONFIG: &str = "/etc/wolfguard/wolfguard.toml";
     about = "OpenConnect/AnyConnect-compatible VPN server"
 )]
 struct Cli {
-    /// Configuration file.
-    #[arg(short, long, global = true, default_value = DEFAULT_CONFIG)]
+    /// Configuration file (for running the server; `check-config` takes its own argument and
+    /// `passwd -c` names the password file, as ocpasswd does).
+    #[arg(short, long, default_value = DEFAULT_CONFIG)]
     config: PathBuf,
     #[command(subcommand)]
     command: Option<Command>,
@@ -154,4 +155,29 @@ fn read_stdin_line() -> anyhow::Result<String> {
         .read_line(&mut line)
         .context("cannot read standard input")?;
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::*;
+
+    #[test]
+    fn command_line_definition_is_consistent() {
+        // Catches clashing short options (a global -c once shadowed `passwd -c`).
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn passwd_c_names_the_password_file_and_run_takes_config() {
+        let cli = Cli::try_parse_from(["wolfguard", "passwd", "-c", "/tmp/p", "alice"]).unwrap();
+        match cli.command {
+            Some(Command::Passwd(a)) => assert_eq!(a.file, PathBuf::from("/tmp/p")),
+            other => panic!("{other:?}"),
+        }
+        let cli = Cli::try_parse_from(["wolfguard", "-c", "/tmp/w.toml"]).unwrap();
+        assert_eq!(cli.config, PathBuf::from("/tmp/w.toml"));
+        assert!(cli.command.is_none());
+    }
 }

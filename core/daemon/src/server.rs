@@ -74,6 +74,7 @@ impl Server {
                 .collect(),
         })
         .context("TLS setup failed")?;
+        create_private_dir(&config.server.state_dir)?;
         let auth: Arc<dyn Authenticator> =
             Arc::new(PasswordFile::open(&config.auth.password_file).map_err(anyhow::Error::msg)?);
         let net = &config.network;
@@ -81,10 +82,7 @@ impl Server {
         // The TUN MTU is the data MTU for the configured link MTU; clients with a smaller path
         // get a smaller X-CSTP-MTU, which only limits what they send.
         let tun_mtu = mtu::data_mtu(net.mtu, None, false, mtu::PSK_AES_GCM_OVERHEAD).data_mtu;
-        let workers = match config.server.workers {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-            n => n,
-        };
+        let workers = config.server.worker_count();
         let queues = TunQueues::create(&TunConfig {
             name: net.tun_name.as_str().to_owned(),
             mtu: tun_mtu,
@@ -117,7 +115,7 @@ impl Server {
                 max_clients: config.server.max_clients,
             },
         ));
-        let dataplane = DataPlane::start(queues.queues, tun_mtu, sessions.clone())
+        let dataplane = DataPlane::start(queues.queues, tun_mtu, net.ipv6_prefix, sessions.clone())
             .context("cannot start data-path workers")?;
         let pool =
             PriorityPool::new(PoolConfig::default()).context("cannot start the thread pool")?;
@@ -164,7 +162,7 @@ impl Server {
             server_name: Some(self.config.server.server_name.clone()),
             hostname: req.hostname.clone(),
             client: req.client,
-            dpd: Some(t.dpd),
+            dpd: Some(self.dpd_for(req)),
             keepalive: Some(t.keepalive),
             default_domain: net.default_domain.as_ref().map(|d| d.as_str().to_owned()),
             ipv4: s
@@ -207,6 +205,13 @@ impl Server {
         }
     }
 
+    /// The DPD interval for this client: mobile clients get `mobile_dpd` (ocserv's rule), so
+    /// phones are not woken every 90 s.
+    pub fn dpd_for(&self, req: &ConnectRequest) -> u32 {
+        let t = &self.config.timeouts;
+        if req.mobile { t.mobile_dpd } else { t.dpd }
+    }
+
     fn sessions_netmask(&self) -> Option<std::net::Ipv4Addr> {
         self.config.network.ipv4_pool.map(|n| n.netmask())
     }
@@ -216,12 +221,25 @@ impl Server {
     }
 }
 
+/// Creates `dir` (and parents) if missing; a new directory is readable by root only.
+fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::DirBuilderExt as _;
+    if dir.is_dir() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("cannot create server.state_dir {}", dir.display()))
+}
+
 /// Runs the server until SIGINT or SIGTERM.
 pub async fn run(server: Arc<Server>) -> anyhow::Result<()> {
     let mut listeners = Vec::new();
     for addr in &server.config.server.listen {
-        let l = TcpListener::bind(addr)
-            .await
+        let l = wolfguard_sys::tcp_listener(*addr)
+            .and_then(TcpListener::from_std)
             .with_context(|| format!("cannot listen on {addr}"))?;
         tracing::info!(%addr, "listening (TCP)");
         listeners.push(l);

@@ -101,6 +101,7 @@ struct Tunnel {
     tun: Arc<AsyncDevice>,
     liveness: Liveness,
     allowed: [Option<IpAddr>; 2],
+    shared: Arc<Shared>,
     rx_bytes: u64,
     tx_bytes: u64,
     scratch: BytesMut,
@@ -126,7 +127,10 @@ pub async fn run(job: TunnelJob, tun: Arc<AsyncDevice>, shared: Arc<Shared>) {
     };
     let _ = tcp.set_nodelay(true);
     let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
-    let addrs = [params.ipv4.map(IpAddr::V4), params.ipv6.map(IpAddr::V6)];
+    let addrs = [
+        params.ipv4.map(IpAddr::V4),
+        params.ipv6.map(|a| shared.route_key(IpAddr::V6(a))),
+    ];
     for a in addrs.iter().flatten() {
         shared.router.insert(*a, tx.clone());
     }
@@ -138,6 +142,7 @@ pub async fn run(job: TunnelJob, tun: Arc<AsyncDevice>, shared: Arc<Shared>) {
         tun,
         liveness: Liveness::new(params.liveness, Instant::now()),
         allowed: addrs,
+        shared: shared.clone(),
         rx_bytes: 0,
         tx_bytes: 0,
         scratch: BytesMut::with_capacity(64),
@@ -284,14 +289,16 @@ impl Tunnel {
                 PacketType::Data => {
                     let packet = &self.plain[range];
                     // Anti-spoofing: a client may only send from its own addresses.
-                    if source(packet).is_none_or(|s| !self.allowed.contains(&Some(s))) {
+                    let key = source(packet).map(|s| self.shared.route_key(s));
+                    if key.is_none_or(|s| !self.allowed.contains(&Some(s))) {
                         continue;
                     }
                     self.rx_bytes += packet.len() as u64;
                     if counts_for_idle(packet) {
                         self.liveness.handle_rx_data(now, packet);
                     }
-                    // A full TUN queue drops, like any router; never block the TLS reader on it.
+                    // A full TUN queue pushes back on this client's TLS stream (TCP flow control
+                    // then slows the sender) instead of dropping inside the tunnel.
                     if let Err(e) = self.tun.try_send(packet) {
                         if e.kind() == std::io::ErrorKind::WouldBlock {
                             let _ = self.tun.send(packet).await;

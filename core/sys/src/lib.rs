@@ -20,3 +20,19 @@ pub use nat::{NatConfig, NatGuard};
 pub use tun::{TunConfig, TunQueues};
 /// The per-queue device types, re-exported so the daemon needs no direct tun-rs dependency.
 pub use tun_rs::{AsyncDevice, SyncDevice};
+
+/// A listening TCP socket for the VPN front end. IPv6 sockets are IPv6-only, so `0.0.0.0:443`
+/// and `[::]:443` can both be listed (Linux otherwise lets the IPv6 one claim IPv4 too and the
+/// second bind fails with "address in use").
+pub fn tcp_listener(addr: std::net::SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    Ok(socket.into())
+}
