@@ -36,6 +36,9 @@ pub struct ServerConfig {
     /// Seconds a client may take to authenticate before the connection is closed.
     /// ocserv: `auth-timeout`.
     pub auth_timeout_secs: u32,
+    /// Offer the DTLS data channel on the UDP port of each listen address; `false` keeps every
+    /// client on CSTP (TLS over TCP). ocserv: `udp-port` (unset = off).
+    pub dtls: bool,
 }
 
 impl ServerConfig {
@@ -117,6 +120,7 @@ impl Default for ServerConfig {
             max_clients: 1024,
             max_same_clients: 2,
             auth_timeout_secs: 240,
+            dtls: true,
         }
     }
 }

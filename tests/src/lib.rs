@@ -389,8 +389,21 @@ impl Lab {
         Ok((script, state))
     }
 
-    /// Starts `openconnect` in client namespace `i` with a user name and password.
+    /// Starts `openconnect` in client namespace `i` with a user name and password, TLS only.
     pub fn openconnect(
+        &mut self,
+        i: usize,
+        user: &str,
+        password: &str,
+        extra: &[&str],
+    ) -> Result<Client> {
+        let mut args = vec!["--no-dtls"];
+        args.extend_from_slice(extra);
+        self.openconnect_dtls(i, user, password, &args)
+    }
+
+    /// Starts `openconnect` with DTLS allowed (its default), plus `extra` arguments.
+    pub fn openconnect_dtls(
         &mut self,
         i: usize,
         user: &str,
@@ -409,7 +422,6 @@ impl Lab {
             user.into(),
             "--servercert".into(),
             self.pin.clone(),
-            "--no-dtls".into(),
             "-s".into(),
             script.display().to_string(),
             "-i".into(),

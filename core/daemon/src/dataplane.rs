@@ -17,7 +17,7 @@
 //! are carved out of 64 KiB chunks, so there is one allocation per chunk, not per packet.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -25,8 +25,9 @@ use std::thread::JoinHandle;
 
 use arc_swap::ArcSwap;
 use bytes::{Bytes, BytesMut};
+use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
-use wolfguard_proto::cstp;
+use wolfguard_proto::{cstp, dtls};
 use wolfguard_sys::{AsyncDevice, SyncDevice};
 
 use crate::sessions::Sessions;
@@ -44,38 +45,73 @@ pub struct Counters {
     pub queue_full: AtomicU64,
     /// Tunnels running right now.
     pub tunnels: AtomicUsize,
+    /// Datagrams from unknown peers that were not a ClientHello for a live App-ID: garbage,
+    /// forged or stale ids. Dropped before any TLS state exists.
+    pub udp_unknown: AtomicU64,
+    /// Datagrams dropped because the tunnel's DTLS queue was full.
+    pub udp_queue_full: AtomicU64,
 }
 
-/// Destination IP → the owning tunnel's packet queue.
-#[derive(Debug, Default)]
-pub struct Router {
-    table: ArcSwap<HashMap<IpAddr, mpsc::Sender<Bytes>>>,
+/// Largest datagram read from a UDP socket.
+pub const MAX_DATAGRAM: usize = 16 * 1024 + 256;
+/// Socket buffer asked for each UDP socket (the kernel caps it at net.core.rmem_max).
+const UDP_BUFFER: usize = 8 * 1024 * 1024;
+
+/// A lock-free lookup table from a key to the owning tunnel's queue, replaced wholesale (under a
+/// writer mutex) when tunnels start and end — rare compared to lookups, which happen per packet.
+#[derive(Debug)]
+pub struct RouteTable<K, T> {
+    table: ArcSwap<HashMap<K, mpsc::Sender<T>>>,
     writers: Mutex<()>,
 }
 
-impl Router {
-    /// Routes `addr` to `tx` (when a tunnel starts; rare, so copying the map is fine).
-    pub fn insert(&self, addr: IpAddr, tx: mpsc::Sender<Bytes>) {
+impl<K, T> Default for RouteTable<K, T> {
+    fn default() -> Self {
+        Self {
+            table: ArcSwap::from_pointee(HashMap::new()),
+            writers: Mutex::new(()),
+        }
+    }
+}
+
+impl<K: std::hash::Hash + Eq + Clone, T> RouteTable<K, T> {
+    /// Routes `key` to `tx`.
+    pub fn insert(&self, key: K, tx: mpsc::Sender<T>) {
         let _w = self.writers.lock().unwrap_or_else(|e| e.into_inner());
         let mut next = HashMap::clone(&self.table.load());
-        next.insert(addr, tx);
+        next.insert(key, tx);
         self.table.store(Arc::new(next));
     }
 
-    /// Removes `addr` if it still routes to `tx` (a newer tunnel may own it already).
-    pub fn remove(&self, addr: IpAddr, tx: &mpsc::Sender<Bytes>) {
+    /// Removes `key` if it still routes to `tx` (a newer tunnel may own it already).
+    pub fn remove(&self, key: &K, tx: &mpsc::Sender<T>) {
         let _w = self.writers.lock().unwrap_or_else(|e| e.into_inner());
         let current = self.table.load();
-        if current.get(&addr).is_some_and(|t| t.same_channel(tx)) {
+        if current.get(key).is_some_and(|t| t.same_channel(tx)) {
             let mut next = HashMap::clone(&current);
-            next.remove(&addr);
+            next.remove(key);
             self.table.store(Arc::new(next));
         }
     }
 
-    fn lookup(&self, addr: &IpAddr) -> Option<mpsc::Sender<Bytes>> {
-        self.table.load().get(addr).cloned()
+    fn lookup(&self, key: &K) -> Option<mpsc::Sender<T>> {
+        self.table.load().get(key).cloned()
     }
+}
+
+/// Destination IP → the owning tunnel's packet queue.
+pub type Router = RouteTable<IpAddr, Bytes>;
+
+/// A datagram for a tunnel's DTLS channel: where it came from, its bytes, and the socket it
+/// arrived on (replies leave through the same one, so the client sees the same source address).
+#[derive(Debug)]
+pub struct Datagram {
+    /// The client's address.
+    pub peer: SocketAddr,
+    /// The whole datagram.
+    pub bytes: Bytes,
+    /// The socket it arrived on.
+    pub socket: Arc<UdpSocket>,
 }
 
 /// Shared state every worker sees.
@@ -91,6 +127,10 @@ pub struct Shared {
     pub tun_mtu: usize,
     /// Prefix length each client gets from the IPv6 pool (128 = one address).
     pub v6_prefix: u8,
+    /// DTLS App-ID → the tunnel that announced it (touched only by new UDP flows).
+    pub dtls_ids: Mutex<HashMap<[u8; 32], mpsc::Sender<Datagram>>>,
+    /// Client UDP address → its tunnel, learnt from the ClientHello.
+    pub peers: RouteTable<SocketAddr, Datagram>,
 }
 
 impl Shared {
@@ -130,6 +170,7 @@ impl DataPlane {
         queues: Vec<SyncDevice>,
         tun_mtu: u16,
         v6_prefix: u8,
+        udp: &[SocketAddr],
         sessions: Arc<Sessions>,
     ) -> std::io::Result<Self> {
         let shared = Arc::new(Shared {
@@ -138,15 +179,23 @@ impl DataPlane {
             counters: Counters::default(),
             tun_mtu: usize::from(tun_mtu).min(MAX_PACKET),
             v6_prefix,
+            dtls_ids: Mutex::new(HashMap::new()),
+            peers: RouteTable::default(),
         });
         let mut senders = Vec::new();
         let mut threads = Vec::new();
         for (i, queue) in queues.into_iter().enumerate() {
             let (tx, rx) = mpsc::unbounded_channel();
             let shared = shared.clone();
+            // Each worker binds its own SO_REUSEPORT socket per address; bind errors surface
+            // here, before any thread starts.
+            let sockets = udp
+                .iter()
+                .map(|a| wolfguard_sys::udp_socket(*a, UDP_BUFFER))
+                .collect::<std::io::Result<Vec<_>>>()?;
             let handle = std::thread::Builder::new()
                 .name(format!("wg-data-{i}"))
-                .spawn(move || worker(i, queue, rx, shared))?;
+                .spawn(move || worker(i, queue, sockets, rx, shared))?;
             senders.push(tx);
             threads.push(handle);
         }
@@ -174,6 +223,8 @@ impl DataPlane {
         tracing::info!(
             no_route = c.no_route.load(Ordering::Relaxed),
             queue_full = c.queue_full.load(Ordering::Relaxed),
+            udp_unknown = c.udp_unknown.load(Ordering::Relaxed),
+            udp_queue_full = c.udp_queue_full.load(Ordering::Relaxed),
             "data path counters at shutdown"
         );
         self.senders.clear();
@@ -187,6 +238,7 @@ impl DataPlane {
 fn worker(
     index: usize,
     queue: SyncDevice,
+    sockets: Vec<std::net::UdpSocket>,
     mut jobs: mpsc::UnboundedReceiver<TunnelJob>,
     shared: Arc<Shared>,
 ) {
@@ -208,7 +260,13 @@ fn worker(
                 return;
             }
         };
-        let reader = tokio::spawn(tun_reader(tun.clone(), shared.clone()));
+        let mut readers = vec![tokio::spawn(tun_reader(tun.clone(), shared.clone()))];
+        for s in sockets {
+            match UdpSocket::from_std(s) {
+                Ok(s) => readers.push(tokio::spawn(udp_reader(Arc::new(s), shared.clone()))),
+                Err(e) => tracing::error!(worker = index, error = %e, "cannot register UDP socket"),
+            }
+        }
         let mut running = tokio::task::JoinSet::new();
         while let Some(job) = jobs.recv().await {
             running.spawn(tunnel::run(job, tun.clone(), shared.clone()));
@@ -221,7 +279,9 @@ fn worker(
             while running.join_next().await.is_some() {}
         })
         .await;
-        reader.abort();
+        for r in readers {
+            r.abort();
+        }
     });
 }
 
@@ -261,6 +321,68 @@ async fn tun_reader(tun: Arc<AsyncDevice>, shared: Arc<Shared>) {
             None => {
                 shared.counters.no_route.fetch_add(1, Ordering::Relaxed);
             }
+        }
+    }
+}
+
+/// Reads datagrams from one of this worker's UDP sockets and hands each to its tunnel. A known
+/// peer is one table lookup; a new peer must open with a ClientHello whose session id is the
+/// App-ID of a live tunnel, otherwise the datagram is counted and dropped without any TLS work.
+async fn udp_reader(socket: Arc<UdpSocket>, shared: Arc<Shared>) {
+    let mut buf = BytesMut::with_capacity(64 * 1024);
+    loop {
+        buf.clear();
+        buf.reserve(MAX_DATAGRAM);
+        let peer = match socket.recv_buf_from(&mut buf).await {
+            Ok((_, peer)) => peer,
+            Err(e) => {
+                // ICMP errors for earlier sends surface here on some kernels; keep reading.
+                tracing::trace!(error = %e, "UDP receive error");
+                continue;
+            }
+        };
+        let bytes = buf.split().freeze();
+        let tx = match shared.peers.lookup(&peer) {
+            Some(tx) => tx,
+            None => {
+                let id = dtls::client_hello_session_id(&bytes)
+                    .and_then(|id| <[u8; 32]>::try_from(id).ok());
+                let known = id.and_then(|id| {
+                    shared
+                        .dtls_ids
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .get(&id)
+                        .cloned()
+                });
+                match known {
+                    Some(tx) => {
+                        shared.peers.insert(peer, tx.clone());
+                        tx
+                    }
+                    None => {
+                        shared.counters.udp_unknown.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
+                }
+            }
+        };
+        let dgram = Datagram {
+            peer,
+            bytes,
+            socket: socket.clone(),
+        };
+        match tx.try_send(dgram) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                shared
+                    .counters
+                    .udp_queue_full
+                    .fetch_add(1, Ordering::Relaxed);
+            }
+            // The tunnel ended; forget the flow so the client's next ClientHello is looked up
+            // afresh.
+            Err(mpsc::error::TrySendError::Closed(_)) => shared.peers.remove(&peer, &tx),
         }
     }
 }
@@ -332,6 +454,8 @@ mod tests {
             counters: Counters::default(),
             tun_mtu: 1400,
             v6_prefix: p,
+            dtls_ids: Mutex::new(HashMap::new()),
+            peers: RouteTable::default(),
         };
         let a: IpAddr = "fd00:77:0:5::1234".parse().unwrap();
         assert_eq!(
@@ -351,9 +475,9 @@ mod tests {
         let ip: IpAddr = "10.0.0.2".parse().unwrap();
         r.insert(ip, a.clone());
         r.insert(ip, b.clone()); // reconnect took over the address
-        r.remove(ip, &a);
+        r.remove(&ip, &a);
         assert!(r.lookup(&ip).is_some_and(|t| t.same_channel(&b)));
-        r.remove(ip, &b);
+        r.remove(&ip, &b);
         assert!(r.lookup(&ip).is_none());
     }
 }

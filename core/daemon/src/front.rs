@@ -20,7 +20,7 @@ use wolfguard_tls::{HandshakeStatus, ReadOutcome, TlsSession};
 use crate::auth::Verdict;
 use crate::server::Server;
 use crate::sessions::AttachError;
-use crate::tunnel::{TunnelJob, TunnelParams, liveness_config};
+use crate::tunnel::{DtlsSetup, TunnelJob, TunnelParams, liveness_config};
 
 /// ocserv serves at most this many HTTP requests on one connection before closing it.
 const MAX_REQUESTS: usize = 16;
@@ -512,7 +512,42 @@ async fn connect(
                 return Ok(None);
             }
         };
-    let response = server.connect_response(&req, &attached, conn.peer.is_ipv6());
+    // DTLS (PSK-NEGOTIATE): a fresh App-ID per CONNECT, and the key exported from this very TLS
+    // session, as openconnect derives it.
+    let dtls = match &server.dtls {
+        Some(ctx) if req.offers_psk_negotiate() => {
+            match conn
+                .tls
+                .export_keying_material(wolfguard_tls::OPENCONNECT_PSK_LABEL, 32)
+            {
+                Ok(key) => {
+                    let mut psk = [0u8; 32];
+                    psk.copy_from_slice(&key);
+                    let mut app_id = [0u8; 32];
+                    rand::RngCore::fill_bytes(&mut rand::rng(), &mut app_id);
+                    Some(DtlsSetup {
+                        app_id,
+                        psk,
+                        ctx: ctx.clone(),
+                        mtu: server.dtls_mtu(),
+                    })
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "no DTLS key: this client stays on CSTP");
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
+    let udp_port = conn.tcp.local_addr().map_or(443, |a| a.port());
+    let response = server.connect_response(
+        &req,
+        &attached,
+        conn.peer.is_ipv6(),
+        dtls.as_ref(),
+        udp_port,
+    );
     let mut head_bytes = Vec::with_capacity(1024);
     response.write(&mut head_bytes);
     if let Err(e) = conn.send(&head_bytes).await {
@@ -532,6 +567,7 @@ async fn connect(
         peer: conn.peer,
         ipv4: attached.ipv4,
         ipv6: attached.ipv6,
+        dtls,
         liveness: liveness_config(
             server.dpd_for(&req),
             timeouts.idle_timeout,

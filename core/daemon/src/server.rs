@@ -15,18 +15,20 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use wolfguard_config::Config;
 use wolfguard_proto::connect::{
-    ConnectRequest, ConnectResponse, Ipv4Lease, Ipv6Lease, RekeyMethod, Route,
+    ConnectRequest, ConnectResponse, DtlsHeaders, DtlsMode, Ipv4Lease, Ipv6Lease, RekeyMethod,
+    Route,
 };
 use wolfguard_proto::mtu;
 use wolfguard_runtime::pool::{PoolConfig, PriorityPool};
 use wolfguard_sys::{NatConfig, NatGuard, TunConfig, TunQueues};
-use wolfguard_tls::ServerContext;
+use wolfguard_tls::{DtlsPskContext, ServerContext};
 
 use crate::auth::{Authenticator, PasswordFile};
 use crate::dataplane::DataPlane;
 use crate::front;
 use crate::leases::Leases;
 use crate::sessions::{Attached, SessionLimits, Sessions};
+use crate::tunnel::DtlsSetup;
 
 /// Connections allowed in the TLS/HTTP phase at once; more wait in the kernel's backlog.
 const MAX_PENDING: usize = 1024;
@@ -49,6 +51,8 @@ pub struct Server {
     pub tun_mtu: u16,
     /// The masquerade table, when `network.nat` is on; removed when the server drops.
     pub nat: Option<NatGuard>,
+    /// The DTLS PSK context, when `server.dtls` is on.
+    pub dtls: Option<DtlsPskContext>,
 }
 
 impl Server {
@@ -115,8 +119,24 @@ impl Server {
                 max_clients: config.server.max_clients,
             },
         ));
-        let dataplane = DataPlane::start(queues.queues, tun_mtu, net.ipv6_prefix, sessions.clone())
-            .context("cannot start data-path workers")?;
+        let udp: &[std::net::SocketAddr] = if config.server.dtls {
+            &config.server.listen
+        } else {
+            &[]
+        };
+        let dtls = if config.server.dtls {
+            Some(DtlsPskContext::new().context("DTLS setup failed")?)
+        } else {
+            None
+        };
+        let dataplane = DataPlane::start(
+            queues.queues,
+            tun_mtu,
+            net.ipv6_prefix,
+            udp,
+            sessions.clone(),
+        )
+        .context("cannot start data-path workers")?;
         let pool =
             PriorityPool::new(PoolConfig::default()).context("cannot start the thread pool")?;
         Ok(Self {
@@ -128,7 +148,13 @@ impl Server {
             auth,
             tun_mtu,
             nat,
+            dtls,
         })
+    }
+
+    /// Largest DTLS datagram payload: the link MTU less IPv4 and UDP headers.
+    pub fn dtls_mtu(&self) -> u16 {
+        self.config.network.mtu.saturating_sub(28)
     }
 
     /// The CONNECT response for an accepted session.
@@ -137,6 +163,8 @@ impl Server {
         req: &ConnectRequest,
         s: &Attached,
         tcp_v6: bool,
+        dtls: Option<&DtlsSetup>,
+        udp_port: u16,
     ) -> ConnectResponse {
         let net = &self.config.network;
         let t = &self.config.timeouts;
@@ -201,6 +229,17 @@ impl Server {
             base_mtu: Some(mtus.base_mtu),
             mtu: mtus.data_mtu.min(self.tun_mtu),
             banner: self.config.auth.banner.clone(),
+            dtls: dtls.map(|d| DtlsHeaders {
+                port: udp_port,
+                dpd: Some(self.dpd_for(req)),
+                keepalive: Some(t.keepalive),
+                // DTLS renegotiation is not offered: openconnect then simply opens a fresh DTLS
+                // session when its CSTP session rekeys.
+                rekey_time: None,
+                rekey_method: None,
+                mode: DtlsMode::Psk { app_id: d.app_id },
+                content_encoding: None,
+            }),
             ..ConnectResponse::default()
         }
     }

@@ -21,8 +21,13 @@ use wolfguard_proto::timers::{Liveness, LivenessAction, LivenessConfig, counts_f
 use wolfguard_sys::AsyncDevice;
 use wolfguard_tls::{ReadOutcome, TlsSession};
 
-use crate::dataplane::{Shared, source};
+use crate::dataplane::{Datagram, Shared, source};
 use crate::sessions::Stop;
+
+mod dtls_channel;
+
+use dtls_channel::DtlsChannel;
+pub use dtls_channel::DtlsSetup;
 
 /// Packets queued towards one client before the TUN reader starts dropping them.
 const QUEUE_DEPTH: usize = 512;
@@ -65,6 +70,8 @@ pub struct TunnelParams {
     pub liveness: LivenessConfig,
     /// Stop requests from the control path.
     pub stop: watch::Receiver<Stop>,
+    /// The DTLS channel's App-ID and key, when the client offered PSK-NEGOTIATE.
+    pub dtls: Option<DtlsSetup>,
 }
 
 /// How a tunnel ended.
@@ -102,6 +109,8 @@ struct Tunnel {
     liveness: Liveness,
     allowed: [Option<IpAddr>; 2],
     shared: Arc<Shared>,
+    dtls: Option<DtlsChannel>,
+    dpd_scratch: Vec<u8>,
     rx_bytes: u64,
     tx_bytes: u64,
     scratch: BytesMut,
@@ -135,6 +144,20 @@ pub async fn run(job: TunnelJob, tun: Arc<AsyncDevice>, shared: Arc<Shared>) {
         shared.router.insert(*a, tx.clone());
     }
     shared.counters.tunnels.fetch_add(1, Ordering::Relaxed);
+    // DTLS: announce the App-ID so the UDP demultiplexer can route this client's ClientHello.
+    let (dtx, drx) = mpsc::channel::<Datagram>(QUEUE_DEPTH);
+    let app_id = params.dtls.as_ref().map(|d| d.app_id);
+    if let Some(id) = app_id {
+        shared
+            .dtls_ids
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, dtx.clone());
+    }
+    let dtls = params
+        .dtls
+        .clone()
+        .map(|setup| DtlsChannel::new(setup, Instant::now()));
     let mut t = Tunnel {
         tcp,
         tls,
@@ -143,15 +166,32 @@ pub async fn run(job: TunnelJob, tun: Arc<AsyncDevice>, shared: Arc<Shared>) {
         liveness: Liveness::new(params.liveness, Instant::now()),
         allowed: addrs,
         shared: shared.clone(),
+        dtls,
+        dpd_scratch: Vec::new(),
         rx_bytes: 0,
         tx_bytes: 0,
         scratch: BytesMut::with_capacity(64),
     };
     tracing::info!(session = params.session, user = %params.user, group = ?params.group, peer = %params.peer,
         ipv4 = ?params.ipv4, ipv6 = ?params.ipv6, "tunnel up");
-    let end = t.main_loop(rx, params.stop.clone()).await;
+    let end = t.main_loop(rx, drx, params.stop.clone()).await;
+    if let Some(id) = app_id {
+        let mut ids = shared.dtls_ids.lock().unwrap_or_else(|e| e.into_inner());
+        if ids.get(&id).is_some_and(|t| t.same_channel(&dtx)) {
+            ids.remove(&id);
+        }
+    }
+    let (dtls_rx, dtls_tx, dtls_handshakes) = match &t.dtls {
+        Some(d) => {
+            for p in &d.peers_seen {
+                shared.peers.remove(p, &dtx);
+            }
+            (d.rx_bytes, d.tx_bytes, d.handshakes)
+        }
+        None => (0, 0, 0),
+    };
     for a in addrs.iter().flatten() {
-        shared.router.remove(*a, &tx);
+        shared.router.remove(a, &tx);
     }
     shared.counters.tunnels.fetch_sub(1, Ordering::Relaxed);
     shared.sessions.detach(
@@ -161,13 +201,14 @@ pub async fn run(job: TunnelJob, tun: Arc<AsyncDevice>, shared: Arc<Shared>) {
         Instant::now(),
     );
     tracing::info!(session = params.session, user = %params.user, reason = ?end,
-        rx_bytes = t.rx_bytes, tx_bytes = t.tx_bytes, "tunnel down");
+        rx_bytes = t.rx_bytes, tx_bytes = t.tx_bytes, dtls_rx_bytes = dtls_rx, dtls_tx_bytes = dtls_tx, dtls_handshakes, "tunnel down");
 }
 
 impl Tunnel {
     async fn main_loop(
         &mut self,
         mut rx: mpsc::Receiver<Bytes>,
+        mut drx: mpsc::Receiver<Datagram>,
         mut stop: watch::Receiver<Stop>,
     ) -> End {
         // Frames the client sent right behind the CONNECT request.
@@ -179,7 +220,12 @@ impl Tunnel {
             if self.flush().await.is_err() {
                 return End::Temporary;
             }
-            let wake = self.liveness.poll_timeout();
+            let dtls_wake = self.dtls.as_ref().and_then(DtlsChannel::poll_timeout);
+            let wake = match (self.liveness.poll_timeout(), dtls_wake) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let dtls_on = self.dtls.is_some();
             let sleep = async {
                 match wake {
                     Some(at) => tokio::time::sleep_until(at.into()).await,
@@ -214,6 +260,12 @@ impl Tunnel {
                         return end;
                     }
                 }
+                dgram = drx.recv(), if dtls_on => {
+                    let Some(dgram) = dgram else { continue };
+                    if let Some(end) = self.handle_datagram(dgram) {
+                        return end;
+                    }
+                }
                 pkt = rx.recv() => {
                     let Some(pkt) = pkt else { return End::Error };
                     self.send_frame(&pkt);
@@ -225,6 +277,9 @@ impl Tunnel {
                     }
                 }
                 () = sleep => {
+                    if let Some(d) = self.dtls.as_mut() {
+                        d.handle_timeout(Instant::now());
+                    }
                     match self.liveness.poll(Instant::now()) {
                         Some(LivenessAction::SendDpd) => self.send_control(PacketType::DpdReq, &[]),
                         Some(LivenessAction::Dead) => return End::DpdTimeout,
@@ -287,6 +342,10 @@ impl Tunnel {
             self.liveness.handle_rx(now);
             match kind {
                 PacketType::Data => {
+                    // Data over CSTP means the client gave up on DTLS for now: follow it.
+                    if let Some(d) = self.dtls.as_mut().filter(|d| d.active) {
+                        d.active = false;
+                    }
                     let packet = &self.plain[range];
                     // Anti-spoofing: a client may only send from its own addresses.
                     let key = source(packet).map(|s| self.shared.route_key(s));
@@ -336,6 +395,16 @@ impl Tunnel {
     /// Encrypts one pre-framed DATA packet (header already in place) as one TLS record.
     fn send_frame(&mut self, frame: &[u8]) {
         let payload = frame.len().saturating_sub(cstp::HEADER_LEN);
+        // The TUN reader wrote a CSTP header whose last byte is 0, which is also the DTLS type
+        // byte of DATA: the frame from that byte on is a DTLS frame, no copy needed.
+        if let Some(d) = self.dtls.as_mut().filter(|d| d.active) {
+            if d.send(&frame[cstp::HEADER_LEN - 1..]) {
+                if counts_for_idle(&frame[cstp::HEADER_LEN..]) {
+                    self.liveness.handle_tx_data(Instant::now());
+                }
+                return;
+            }
+        }
         if self.tls.write(frame).is_ok() {
             self.tx_bytes += payload as u64;
             let now = Instant::now();
@@ -343,6 +412,59 @@ impl Tunnel {
                 self.liveness.handle_tx_data(now);
             }
         }
+    }
+
+    /// Handles one datagram of the DTLS channel and the frames it carried.
+    fn handle_datagram(&mut self, dgram: Datagram) -> Option<End> {
+        let now = Instant::now();
+        let d = self.dtls.as_mut()?;
+        d.receive(dgram, now);
+        self.dpd_scratch.clear();
+        let mut end = None;
+        let mut data_bytes = 0u64;
+        for record in d.records() {
+            self.liveness.handle_rx(now);
+            let Some((&kind, payload)) = record.split_first() else {
+                continue;
+            };
+            match PacketType::from_u8(kind) {
+                PacketType::Data => {
+                    let key = source(payload).map(|s| self.shared.route_key(s));
+                    if key.is_none_or(|s| !self.allowed.contains(&Some(s))) {
+                        continue;
+                    }
+                    data_bytes += payload.len() as u64;
+                    if counts_for_idle(payload) {
+                        self.liveness.handle_rx_data(now, payload);
+                    }
+                    // Datagram semantics: a full TUN queue drops, as a router would.
+                    let _ = self.tun.try_send(payload);
+                }
+                // MTU probes must come back at full length (§5.5): keep the whole payload.
+                PacketType::DpdReq => {
+                    self.dpd_scratch.push(PacketType::DpdResp.to_u8());
+                    self.dpd_scratch.extend_from_slice(payload);
+                }
+                PacketType::Disconnect => {
+                    let (reason, text) = cstp::parse_disconnect(payload);
+                    tracing::info!(?reason, text = %text, "client disconnected over DTLS");
+                    end = Some(if reason.invalidates_session() {
+                        End::UserDisconnect
+                    } else {
+                        End::Temporary
+                    });
+                }
+                _ => {}
+            }
+        }
+        d.rx_bytes += data_bytes;
+        if !self.dpd_scratch.is_empty() {
+            // Too large to echo (our MTU is smaller than the probe): answer with a bare DPD-RESP.
+            if !d.send(&self.dpd_scratch) {
+                d.send(&[PacketType::DpdResp.to_u8()]);
+            }
+        }
+        end
     }
 
     fn send_control(&mut self, kind: PacketType, payload: &[u8]) {

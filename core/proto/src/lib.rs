@@ -57,6 +57,7 @@
 pub mod auth;
 pub mod connect;
 pub mod cstp;
+pub mod dtls;
 pub mod http;
 pub mod mtu;
 pub mod timers;

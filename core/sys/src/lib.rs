@@ -36,3 +36,25 @@ pub fn tcp_listener(addr: std::net::SocketAddr) -> std::io::Result<std::net::Tcp
     socket.listen(1024)?;
     Ok(socket.into())
 }
+
+/// A UDP socket for the DTLS channel: `SO_REUSEPORT`, so every data-path worker binds its own on
+/// the same address and the kernel spreads flows across them, IPv6-only for IPv6 addresses, and
+/// with large buffers so bursts are not dropped at the socket (capped by `net.core.rmem_max` and
+/// `wmem_max`).
+pub fn udp_socket(
+    addr: std::net::SocketAddr,
+    buffer: usize,
+) -> std::io::Result<std::net::UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    socket.set_reuse_port(true)?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    // Best effort: a smaller buffer than asked only costs drops under load.
+    let _ = socket.set_recv_buffer_size(buffer);
+    let _ = socket.set_send_buffer_size(buffer);
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    Ok(socket.into())
+}

@@ -25,11 +25,13 @@
 #![warn(missing_docs)]
 
 mod context;
+mod dtls;
 mod error;
 mod ffi;
 mod session;
 
 pub use context::{DEFAULT_CIPHER_LIST, DEFAULT_GROUPS, ServerConfig, ServerContext, TlsVersion};
+pub use dtls::{DtlsPskContext, DtlsSession, PSK_CIPHER_LIST};
 pub use error::TlsError;
 pub use session::{HandshakeStatus, ReadOutcome, TlsSession};
 

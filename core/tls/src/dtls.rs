@@ -1,0 +1,372 @@
+//! DTLS 1.2 PSK servers for openconnect's PSK-NEGOTIATE mode, in datagram memory-IO style.
+//!
+//! The key of each session is the 32-byte `EXPORTER-openconnect-psk` value of the CSTP TLS
+//! session it belongs to; the client's PSK identity (always `psk`) is ignored. The caller creates a
+//! [`DtlsSession`] only after it matched the ClientHello's session id to an authenticated tunnel,
+//! so unknown or forged ids never cost a wolfSSL object.
+//!
+//! ```text
+//!   UDP datagram ──feed()──► [one datagram] ──wolfSSL──► record payload ──► caller
+//!   caller ──write()──► wolfSSL ──► [datagrams + lengths] ──drain_outgoing()──► UDP send
+//! ```
+
+use std::ffi::{c_char, c_int, c_uchar, c_uint, c_void};
+use std::ptr::NonNull;
+use std::sync::Arc;
+use std::time::Duration;
+
+use wolfssl_sys as sys;
+
+use crate::{HandshakeStatus, ReadOutcome, TlsError, ffi};
+
+/// The PSK suites openconnect 9.01 offers that the server accepts, strongest first.
+pub const PSK_CIPHER_LIST: &str =
+    "PSK-AES256-GCM-SHA384:PSK-AES128-GCM-SHA256:PSK-CHACHA20-POLY1305";
+
+/// A DTLS 1.2 PSK server context, shared by all DTLS sessions (`Send + Sync`).
+#[derive(Clone)]
+pub struct DtlsPskContext {
+    inner: Arc<CtxHandle>,
+}
+
+struct CtxHandle(NonNull<sys::WOLFSSL_CTX>);
+
+// SAFETY: configured completely in `new`, only read afterwards (wolfSSL_new takes its own
+// reference under the context's internal lock).
+unsafe impl Send for CtxHandle {}
+// SAFETY: as above.
+unsafe impl Sync for CtxHandle {}
+
+impl Drop for CtxHandle {
+    fn drop(&mut self) {
+        // SAFETY: allocated by wolfSSL_CTX_new, freed once.
+        unsafe { sys::wolfSSL_CTX_free(self.0.as_ptr()) };
+    }
+}
+
+impl std::fmt::Debug for DtlsPskContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DtlsPskContext").finish_non_exhaustive()
+    }
+}
+
+impl DtlsPskContext {
+    /// A context accepting [`PSK_CIPHER_LIST`].
+    pub fn new() -> Result<Self, TlsError> {
+        ffi::init()?;
+        // SAFETY: returns a fresh method table or NULL (which CTX_new rejects).
+        let method = unsafe { sys::wolfDTLSv1_2_server_method() };
+        // SAFETY: CTX_new takes ownership of the method table.
+        let raw = unsafe { sys::wolfSSL_CTX_new(method) };
+        let handle = CtxHandle(NonNull::new(raw).ok_or(TlsError::Alloc("a DTLS context"))?);
+        let ctx = handle.0.as_ptr();
+        // The CTX-level callback must exist before wolfSSL_new on a context without a
+        // certificate, or wolfSSL_new fails.
+        // SAFETY: ctx is live; psk_cb matches wc_psk_server_callback.
+        unsafe { sys::wolfSSL_CTX_set_psk_server_callback(ctx, Some(psk_cb)) };
+        // SAFETY: ctx is live; gen_cookie_cb matches CallbackGenCookie.
+        unsafe { sys::wolfSSL_CTX_SetGenCookie(ctx, Some(gen_cookie_cb)) };
+        let list = std::ffi::CString::new(PSK_CIPHER_LIST).map_err(|_| TlsError::Export)?;
+        // SAFETY: ctx is live; list is NUL-terminated and outlives the call.
+        let rc = unsafe { sys::wolfSSL_CTX_set_cipher_list(ctx, list.as_ptr()) };
+        if rc != sys::WOLFSSL_SUCCESS as c_int {
+            return Err(TlsError::CipherList(format!(
+                "DTLS PSK suites: {}",
+                ffi::reason(rc)
+            )));
+        }
+        Ok(Self {
+            inner: Arc::new(handle),
+        })
+    }
+
+    /// A server session keyed with `psk`. `mtu` bounds one datagram (headers of IP and UDP
+    /// excluded); records larger than it are refused by [`DtlsSession::write`].
+    pub fn new_session(
+        &self,
+        psk: [u8; 32],
+        cookie_secret: [u8; 32],
+        mtu: u16,
+    ) -> Result<DtlsSession, TlsError> {
+        // SAFETY: the context is live and configured (kept alive by the clone stored below).
+        let raw = unsafe { sys::wolfSSL_new(self.inner.0.as_ptr()) };
+        let ssl = NonNull::new(raw).ok_or(TlsError::Alloc("a DTLS session"))?;
+        let mut s = DtlsSession {
+            ssl,
+            io: Box::new(DgramIo {
+                psk,
+                cookie_secret,
+                ..DgramIo::default()
+            }),
+            connected: false,
+            _ctx: self.clone(),
+        };
+        let io: *mut DgramIo = &mut *s.io;
+        let p = s.ssl.as_ptr();
+        // SAFETY: p is live; callbacks match the CallbackIORecv/Send signatures; the context
+        // pointer targets the boxed DgramIo, which lives as long as the session.
+        unsafe { sys::wolfSSL_SSLSetIORecv(p, Some(recv_cb)) };
+        // SAFETY: as above.
+        unsafe { sys::wolfSSL_SSLSetIOSend(p, Some(send_cb)) };
+        // SAFETY: as above.
+        unsafe { sys::wolfSSL_SetIOReadCtx(p, io.cast()) };
+        // SAFETY: as above.
+        unsafe { sys::wolfSSL_SetIOWriteCtx(p, io.cast()) };
+        // SAFETY: p is live; the cookie callback reads the secret from the same Io.
+        unsafe { sys::wolfSSL_SetCookieCtx(p, io.cast()) };
+        // SAFETY: p is live; nonblocking mode makes wolfSSL return WANT_READ instead of waiting.
+        unsafe { sys::wolfSSL_dtls_set_using_nonblock(p, 1) };
+        // SAFETY: p is live.
+        let rc = unsafe { sys::wolfSSL_dtls_set_mtu(p, mtu) };
+        if rc != sys::WOLFSSL_SUCCESS as c_int {
+            return Err(TlsError::Fatal {
+                code: rc,
+                reason: format!("DTLS MTU {mtu} refused"),
+            });
+        }
+        Ok(s)
+    }
+}
+
+/// Per-session datagram queues and secrets, reached by the C callbacks through the I/O context.
+#[derive(Default)]
+struct DgramIo {
+    psk: [u8; 32],
+    cookie_secret: [u8; 32],
+    incoming: Vec<u8>,
+    has_incoming: bool,
+    out: Vec<u8>,
+    out_lens: Vec<usize>,
+}
+
+/// One DTLS server session (`Send`, not `Sync`).
+pub struct DtlsSession {
+    ssl: NonNull<sys::WOLFSSL>,
+    io: Box<DgramIo>,
+    connected: bool,
+    _ctx: DtlsPskContext,
+}
+
+// SAFETY: see TlsSession: one owner at a time, every method takes &mut self.
+unsafe impl Send for DtlsSession {}
+
+impl std::fmt::Debug for DtlsSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DtlsSession")
+            .field("connected", &self.connected)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for DtlsSession {
+    fn drop(&mut self) {
+        // SAFETY: allocated by wolfSSL_new, freed once, before the Io box it points to.
+        unsafe { sys::wolfSSL_free(self.ssl.as_ptr()) };
+    }
+}
+
+impl DtlsSession {
+    /// Queues one received datagram (replacing any the session has not consumed).
+    pub fn feed(&mut self, datagram: &[u8]) {
+        self.io.incoming.clear();
+        self.io.incoming.extend_from_slice(datagram);
+        self.io.has_incoming = true;
+    }
+
+    /// Drives the handshake with the datagram fed last.
+    pub fn handshake(&mut self) -> Result<HandshakeStatus, TlsError> {
+        if self.connected {
+            return Ok(HandshakeStatus::Done);
+        }
+        // SAFETY: ssl is live and exclusively borrowed; I/O goes through the memory callbacks.
+        let rc = unsafe { sys::wolfSSL_accept(self.ssl.as_ptr()) };
+        if rc == sys::WOLFSSL_SUCCESS as c_int {
+            self.connected = true;
+            return Ok(HandshakeStatus::Done);
+        }
+        match self.error(rc) {
+            e if e == sys::WOLFSSL_ERROR_WANT_READ as c_int
+                || e == sys::WOLFSSL_ERROR_WANT_WRITE as c_int =>
+            {
+                Ok(HandshakeStatus::WantRead)
+            }
+            e => Err(TlsError::Fatal {
+                code: e,
+                reason: ffi::reason(e),
+            }),
+        }
+    }
+
+    /// Whether the handshake completed.
+    pub fn is_connected(&self) -> bool {
+        self.connected
+    }
+
+    /// Decrypts the datagram fed last into `buf` (one record). Undecryptable or replayed
+    /// datagrams are dropped by wolfSSL and reported as `WantRead`.
+    pub fn read(&mut self, buf: &mut [u8]) -> Result<ReadOutcome, TlsError> {
+        if !self.connected {
+            return Err(TlsError::NotConnected);
+        }
+        let len = c_int::try_from(buf.len()).unwrap_or(c_int::MAX);
+        // SAFETY: ssl is live; buf is valid for `len` bytes of writes.
+        let rc = unsafe { sys::wolfSSL_read(self.ssl.as_ptr(), buf.as_mut_ptr().cast(), len) };
+        if rc > 0 {
+            return Ok(ReadOutcome::Data(rc as usize));
+        }
+        match self.error(rc) {
+            e if e == sys::WOLFSSL_ERROR_ZERO_RETURN as c_int => Ok(ReadOutcome::Closed),
+            e if e == sys::WOLFSSL_ERROR_WANT_READ as c_int => Ok(ReadOutcome::WantRead),
+            e => Err(TlsError::Fatal {
+                code: e,
+                reason: ffi::reason(e),
+            }),
+        }
+    }
+
+    /// Encrypts `payload` as one record into the outgoing datagrams.
+    pub fn write(&mut self, payload: &[u8]) -> Result<(), TlsError> {
+        if !self.connected {
+            return Err(TlsError::NotConnected);
+        }
+        let len = c_int::try_from(payload.len()).map_err(|_| TlsError::Fatal {
+            code: 0,
+            reason: "record too large".into(),
+        })?;
+        // SAFETY: ssl is live; payload is valid for `len` bytes of reads.
+        let rc = unsafe { sys::wolfSSL_write(self.ssl.as_ptr(), payload.as_ptr().cast(), len) };
+        if rc == len {
+            return Ok(());
+        }
+        let e = self.error(rc);
+        Err(TlsError::Fatal {
+            code: e,
+            reason: ffi::reason(e),
+        })
+    }
+
+    /// Hands every queued outgoing datagram to `send`, then empties the queue.
+    pub fn drain_outgoing(&mut self, mut send: impl FnMut(&[u8])) {
+        let mut start = 0;
+        for &len in &self.io.out_lens {
+            send(&self.io.out[start..start + len]);
+            start += len;
+        }
+        self.io.out.clear();
+        self.io.out_lens.clear();
+    }
+
+    /// When the handshake retransmission timer should fire, if a handshake is in progress.
+    pub fn timeout(&self) -> Option<Duration> {
+        if self.connected {
+            return None;
+        }
+        // SAFETY: ssl is live; a pure getter.
+        let secs = unsafe { sys::wolfSSL_dtls_get_current_timeout(self.ssl.as_ptr()) };
+        Some(Duration::from_secs(u64::try_from(secs).unwrap_or(1).max(1)))
+    }
+
+    /// Tells wolfSSL its retransmission timer fired (it may queue datagrams again).
+    pub fn handle_timeout(&mut self) -> Result<(), TlsError> {
+        // SAFETY: ssl is live and exclusively borrowed.
+        let rc = unsafe { sys::wolfSSL_dtls_got_timeout(self.ssl.as_ptr()) };
+        if rc == sys::WOLFSSL_SUCCESS as c_int || rc == sys::WOLFSSL_ERROR_WANT_READ as c_int {
+            Ok(())
+        } else {
+            Err(TlsError::Fatal {
+                code: rc,
+                reason: "DTLS handshake gave up".into(),
+            })
+        }
+    }
+
+    /// The negotiated suite, e.g. `PSK-AES256-GCM-SHA384`.
+    pub fn cipher(&self) -> String {
+        // SAFETY: ssl is live; returns a static string.
+        ffi::owned(unsafe { sys::wolfSSL_get_cipher_name(self.ssl.as_ptr()) }).unwrap_or_default()
+    }
+
+    fn error(&self, rc: c_int) -> c_int {
+        // SAFETY: ssl is live.
+        unsafe { sys::wolfSSL_get_error(self.ssl.as_ptr(), rc) }
+    }
+}
+
+/// Hands the fed datagram to wolfSSL once, whole.
+unsafe extern "C" fn recv_cb(
+    _: *mut sys::WOLFSSL,
+    buf: *mut c_char,
+    sz: c_int,
+    ctx: *mut c_void,
+) -> c_int {
+    // SAFETY: ctx is the session's boxed DgramIo; wolfSSL calls back only from inside a method
+    // holding &mut DtlsSession, so no other reference is live.
+    let io = unsafe { &mut *ctx.cast::<DgramIo>() };
+    if !io.has_incoming {
+        return sys::IOerrors_WOLFSSL_CBIO_ERR_WANT_READ;
+    }
+    io.has_incoming = false;
+    let n = io.incoming.len().min(usize::try_from(sz).unwrap_or(0));
+    // SAFETY: wolfSSL's buffer is valid for `sz` bytes and n ≤ sz.
+    let dst = unsafe { std::slice::from_raw_parts_mut(buf.cast::<u8>(), n) };
+    dst.copy_from_slice(&io.incoming[..n]);
+    n as c_int
+}
+
+/// Queues one outgoing datagram.
+unsafe extern "C" fn send_cb(
+    _: *mut sys::WOLFSSL,
+    buf: *mut c_char,
+    sz: c_int,
+    ctx: *mut c_void,
+) -> c_int {
+    // SAFETY: as in recv_cb.
+    let io = unsafe { &mut *ctx.cast::<DgramIo>() };
+    let n = usize::try_from(sz).unwrap_or(0);
+    // SAFETY: wolfSSL passes a buffer valid for `sz` bytes of reads.
+    let src = unsafe { std::slice::from_raw_parts(buf.cast::<u8>().cast_const(), n) };
+    io.out.extend_from_slice(src);
+    io.out_lens.push(n);
+    sz
+}
+
+/// Supplies the session's PSK, whatever identity the client sent.
+unsafe extern "C" fn psk_cb(
+    ssl: *mut sys::WOLFSSL,
+    _identity: *const c_char,
+    key: *mut c_uchar,
+    max: c_uint,
+) -> c_uint {
+    // SAFETY: ssl is the live session being handshaken; its read context is our DgramIo.
+    let ctx = unsafe { sys::wolfSSL_GetIOReadCtx(ssl) };
+    if ctx.is_null() || (max as usize) < 32 {
+        return 0;
+    }
+    // SAFETY: ctx points to the session's DgramIo (see recv_cb for aliasing).
+    let io = unsafe { &*ctx.cast::<DgramIo>() };
+    // SAFETY: wolfSSL's key buffer holds `max` ≥ 32 bytes.
+    let dst = unsafe { std::slice::from_raw_parts_mut(key, 32) };
+    dst.copy_from_slice(&io.psk);
+    32
+}
+
+/// HelloVerifyRequest cookie: wolfSSL's default derives it from the socket's peer address, which
+/// a memory-IO session does not have. The demultiplexer already bound the session to one peer, so
+/// a per-session secret is enough to make the cookie unguessable.
+unsafe extern "C" fn gen_cookie_cb(
+    _: *mut sys::WOLFSSL,
+    buf: *mut c_uchar,
+    sz: c_int,
+    ctx: *mut c_void,
+) -> c_int {
+    if ctx.is_null() {
+        return -1;
+    }
+    // SAFETY: the cookie context is the session's DgramIo.
+    let io = unsafe { &*ctx.cast::<DgramIo>() };
+    let n = usize::try_from(sz).unwrap_or(0).min(32);
+    // SAFETY: wolfSSL's buffer holds `sz` bytes and n ≤ sz.
+    let dst = unsafe { std::slice::from_raw_parts_mut(buf, n) };
+    dst.copy_from_slice(&io.cookie_secret[..n]);
+    n as c_int
+}
