@@ -76,3 +76,130 @@ fn psk_negotiate_comes_up_and_carries_iperf3_both_ways() {
     );
     assert!(!lab.events("DTLS up").is_empty());
 }
+
+fn ping_ok(lab: &Lab, ns: &str) -> bool {
+    lab.exec(ns, "ping -c 2 -i 0.3 -W 1 192.168.77.1")
+        .status
+        .success()
+}
+
+/// Silently drops the server's UDP replies in the client namespace: the client gets no send
+/// error and must notice through its DTLS dead-peer detection.
+const BLOCK_UDP: &str = "nft add table inet blockudp
+nft add chain inet blockudp in '{ type filter hook input priority 0; policy accept; }'
+nft add rule inet blockudp in udp sport 443 drop";
+
+#[test]
+fn udp_blocked_falls_back_to_cstp_and_dtls_returns_from_a_new_port() {
+    let mut lab = Lab::start(
+        "fallback",
+        LabOptions {
+            config: vec![("timeouts", "dpd = 10\n".into())],
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let mut c = lab
+        .openconnect_dtls(0, "alice", "alice-secret", &[])
+        .unwrap();
+    c.wait_up(UP).unwrap();
+    wait_for(Duration::from_secs(15), || {
+        dtls_established(&c).then_some(())
+    })
+    .unwrap_or_else(|| panic!("no DTLS:\n{}", c.log_text()));
+    let ns = c.ns.clone();
+    assert!(ping_ok(&lab, &ns));
+
+    // UDP dies: the client notices (a send error or its DTLS DPD) and moves to CSTP, and the
+    // server follows as soon as data arrives there.
+    lab.exec_ok(&ns, BLOCK_UDP).unwrap();
+    let t0 = std::time::Instant::now();
+    let back = wait_for(Duration::from_secs(60), || ping_ok(&lab, &ns).then_some(()));
+    assert!(back.is_some(), "no CSTP fallback:\n{}", c.log_text());
+    println!(
+        "traffic back on CSTP {:?} after UDP was blocked (dpd 10 s)",
+        t0.elapsed()
+    );
+
+    // UDP returns: openconnect retries DTLS (from a new socket, so a new source port).
+    lab.exec_ok(&ns, "nft delete table inet blockudp").unwrap();
+    let again = wait_for(Duration::from_secs(100), || {
+        (lab.events("DTLS up").len() >= 2).then_some(())
+    });
+    assert!(again.is_some(), "DTLS did not come back:\n{}", c.log_text());
+    let ups = lab.events("DTLS up");
+    assert_ne!(
+        ups[0]["peer"], ups[1]["peer"],
+        "the second DTLS flow uses a new source port"
+    );
+    assert!(ping_ok(&lab, &ns));
+    c.signal("INT");
+    c.wait_exit(Duration::from_secs(10));
+    let down = wait_for(Duration::from_secs(5), || {
+        lab.events("tunnel down").into_iter().next()
+    })
+    .expect("tunnel down");
+    assert_eq!(down["dtls_handshakes"], 2);
+    assert_eq!(down["reason"], "UserDisconnect", "one session all along");
+}
+
+#[test]
+fn garbage_and_unknown_client_hellos_are_dropped_while_iperf3_runs() {
+    let mut lab = Lab::start(
+        "flood",
+        LabOptions {
+            clients: 2,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let mut c = lab
+        .openconnect_dtls(0, "alice", "alice-secret", &[])
+        .unwrap();
+    c.wait_up(UP).unwrap();
+    wait_for(Duration::from_secs(15), || {
+        dtls_established(&c).then_some(())
+    })
+    .unwrap_or_else(|| panic!("no DTLS:\n{}", c.log_text()));
+    start_iperf_server(&mut lab);
+    let rss = |lab: &Lab| -> u64 {
+        let out = lab.exec(&lab.server_ns, "ps -o rss= -C wolfguard | head -1");
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .unwrap_or(0)
+    };
+    let before = rss(&lab);
+    // From the second client namespace: 40 000 random datagrams and 40 000 well-formed
+    // ClientHellos with random App-IDs, as fast as Python sends them (bounded by count).
+    let flood_ns = lab.client_ns[1].clone();
+    let flood_log = lab.dir.join("flood.log");
+    let script = "import os,socket\n\
+        s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n\
+        hdr=bytes([22,0xfe,0xff]+[0]*8+[0,160,1,0,0,148,0,0,0,0,0,0,148,0xfe,0xfd])\n\
+        for i in range(40000):\n\
+        \x20   s.sendto(os.urandom(64+i%900),('10.99.1.1',443))\n\
+        \x20   s.sendto(hdr+os.urandom(32)+bytes([32])+os.urandom(32)+bytes([0,2,0,0xa9]),('10.99.1.1',443))\n";
+    std::fs::write(lab.dir.join("flood.py"), script).unwrap();
+    let py = lab.dir.join("flood.py").display().to_string();
+    lab.spawn(&flood_ns, &["python3", &py], &flood_log).unwrap();
+    let ns = c.ns.clone();
+    let mbps = iperf(&mut lab, &ns, false, 100);
+    let mbps_down = iperf(&mut lab, &ns, true, 50);
+    let after = rss(&lab);
+    println!(
+        "iperf3 over DTLS under flood: {mbps:.0} / {mbps_down:.0} Mbit/s, server RSS {before} → {after} KiB"
+    );
+    assert!(
+        after < before + 32 * 1024,
+        "memory grew from {before} KiB to {after} KiB"
+    );
+    assert!(lab.server_alive());
+    lab.stop_server();
+    let counters = lab.events("data path counters at shutdown");
+    let unknown = counters[0]["udp_unknown"].as_u64().unwrap();
+    assert!(
+        unknown > 1000,
+        "flood datagrams counted as unknown: {unknown}"
+    );
+}
