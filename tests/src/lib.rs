@@ -107,6 +107,8 @@ pub struct LabOptions {
     pub internet: bool,
     /// The IPv4 pool.
     pub pool: String,
+    /// Use an RSA server certificate instead of ECDSA P-256.
+    pub rsa: bool,
     /// A whole configuration to use instead of the generated one; `@DIR@` stands for the lab's
     /// directory (certificate, key and password file live there).
     pub base_config: Option<String>,
@@ -120,6 +122,7 @@ impl Default for LabOptions {
             clients: 1,
             internet: false,
             pool: "192.168.77.0/24".into(),
+            rsa: false,
             base_config: None,
             config: Vec::new(),
         }
@@ -195,7 +198,7 @@ impl Lab {
                 s = lab.server_ns
             ))?;
         }
-        lab.make_credentials()?;
+        lab.make_credentials(opts.rsa)?;
         match &opts.base_config {
             Some(text) => {
                 let text = text.replace("@DIR@", &dir.display().to_string());
@@ -207,13 +210,18 @@ impl Lab {
         Ok(lab)
     }
 
-    fn make_credentials(&mut self) -> Result<()> {
+    fn make_credentials(&mut self, rsa: bool) -> Result<()> {
         let d = &self.dir;
         sh(&format!(
-            "openssl req -x509 -nodes -days 2 -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+            "openssl req -x509 -nodes -days 2 {key} \
              -subj /CN=wolfguard-lab -keyout {d}/server.key -out {d}/server.crt 2>/dev/null
              chmod 600 {d}/server.key",
-            d = d.display()
+            d = d.display(),
+            key = if rsa {
+                "-newkey rsa:2048"
+            } else {
+                "-newkey ec -pkeyopt ec_paramgen_curve:P-256"
+            }
         ))?;
         let pin = sh(&format!(
             "openssl x509 -in {}/server.crt -pubkey -noout | openssl pkey -pubin -outform der \

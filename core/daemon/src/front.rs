@@ -11,14 +11,14 @@ use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use wolfguard_proto::auth::{self, AuthForm, AuthPost, AuthPostKind, GroupOption};
-use wolfguard_proto::connect::{self, ConnectRequest};
+use wolfguard_proto::connect::{self, ConnectRequest, DtlsChoice, DtlsMode, choose_dtls};
 use wolfguard_proto::http::{self, Limits, Method, RequestHead, ResponseHead};
 use wolfguard_proto::urls;
 use wolfguard_runtime::pool::Priority;
-use wolfguard_tls::{HandshakeStatus, ReadOutcome, TlsSession};
+use wolfguard_tls::{DtlsKeys, HandshakeStatus, ReadOutcome, TlsSession};
 
 use crate::auth::Verdict;
-use crate::server::Server;
+use crate::server::{DtlsContexts, Server};
 use crate::sessions::AttachError;
 use crate::tunnel::{DtlsSetup, TunnelJob, TunnelParams, liveness_config};
 
@@ -458,6 +458,62 @@ fn xml_response(xml: &str, cookies: Option<&[String]>) -> Vec<u8> {
     out
 }
 
+/// Decides this client's DTLS channel: a fresh id per CONNECT (App-ID or Session-ID), keyed by
+/// this very TLS session's exporter (PSK-NEGOTIATE) or by the client's master secret
+/// (resumption).
+fn dtls_setup(
+    server: &Server,
+    d: &DtlsContexts,
+    req: &ConnectRequest,
+    tls: &mut wolfguard_tls::TlsSession,
+) -> Option<DtlsSetup> {
+    let mut id = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut id);
+    let (keys, ctx, mode) = match choose_dtls(req, d.key_kind)? {
+        DtlsChoice::Psk => {
+            let key = tls.export_keying_material(wolfguard_tls::OPENCONNECT_PSK_LABEL, 32);
+            let Ok(psk) = key
+                .map_err(|e| tracing::warn!(error = %e, "no DTLS key"))
+                .ok()?
+                .try_into()
+            else {
+                return None;
+            };
+            (
+                DtlsKeys::Psk(psk),
+                d.psk.clone(),
+                DtlsMode::Psk { app_id: id },
+            )
+        }
+        DtlsChoice::Resume {
+            dtls12_header,
+            announced,
+            suite,
+        } => {
+            let master_secret = req.dtls_master_secret?;
+            let mode = DtlsMode::Resume {
+                session_id: id,
+                cipher: announced.to_owned(),
+                dtls12: dtls12_header,
+                mtu: server.dtls_data_mtu(req),
+            };
+            let keys = DtlsKeys::Resume {
+                master_secret,
+                suite: suite.to_owned(),
+            };
+            (keys, d.resume.clone()?, mode)
+        }
+        _ => return None,
+    };
+    Some(DtlsSetup {
+        app_id: id,
+        keys,
+        ctx,
+        mode,
+        mtu: server.dtls_mtu(),
+    })
+}
+
 /// Handles `CONNECT /CSCOSSLC/tunnel`.
 async fn connect(
     server: &Arc<Server>,
@@ -512,34 +568,10 @@ async fn connect(
                 return Ok(None);
             }
         };
-    // DTLS (PSK-NEGOTIATE): a fresh App-ID per CONNECT, and the key exported from this very TLS
-    // session, as openconnect derives it.
-    let dtls = match &server.dtls {
-        Some(ctx) if req.offers_psk_negotiate() => {
-            match conn
-                .tls
-                .export_keying_material(wolfguard_tls::OPENCONNECT_PSK_LABEL, 32)
-            {
-                Ok(key) => {
-                    let mut psk = [0u8; 32];
-                    psk.copy_from_slice(&key);
-                    let mut app_id = [0u8; 32];
-                    rand::RngCore::fill_bytes(&mut rand::rng(), &mut app_id);
-                    Some(DtlsSetup {
-                        app_id,
-                        psk,
-                        ctx: ctx.clone(),
-                        mtu: server.dtls_mtu(),
-                    })
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "no DTLS key: this client stays on CSTP");
-                    None
-                }
-            }
-        }
-        _ => None,
-    };
+    let dtls = server
+        .dtls
+        .as_ref()
+        .and_then(|d| dtls_setup(server, d, &req, &mut conn.tls));
     let udp_port = conn.tcp.local_addr().map_or(443, |a| a.port());
     let response = server.connect_response(
         &req,

@@ -14,14 +14,14 @@ use anyhow::Context as _;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use wolfguard_config::Config;
+use wolfguard_proto::connect::KeyKind;
 use wolfguard_proto::connect::{
-    ConnectRequest, ConnectResponse, DtlsHeaders, DtlsMode, Ipv4Lease, Ipv6Lease, RekeyMethod,
-    Route,
+    ConnectRequest, ConnectResponse, DtlsHeaders, Ipv4Lease, Ipv6Lease, RekeyMethod, Route,
 };
 use wolfguard_proto::mtu;
 use wolfguard_runtime::pool::{PoolConfig, PriorityPool};
 use wolfguard_sys::{NatConfig, NatGuard, TunConfig, TunQueues};
-use wolfguard_tls::{DtlsPskContext, ServerContext};
+use wolfguard_tls::{DtlsContext, ServerContext};
 
 use crate::auth::{Authenticator, PasswordFile};
 use crate::dataplane::DataPlane;
@@ -51,8 +51,19 @@ pub struct Server {
     pub tun_mtu: u16,
     /// The masquerade table, when `network.nat` is on; removed when the server drops.
     pub nat: Option<NatGuard>,
-    /// The DTLS PSK context, when `server.dtls` is on.
-    pub dtls: Option<DtlsPskContext>,
+    /// The DTLS contexts, when `server.dtls` is on.
+    pub dtls: Option<DtlsContexts>,
+}
+
+/// The DTLS contexts: PSK-NEGOTIATE always, resumption when the certificate key allows it.
+#[derive(Debug)]
+pub struct DtlsContexts {
+    /// PSK-NEGOTIATE.
+    pub psk: DtlsContext,
+    /// Resumption (Cisco `X-DTLS12-CipherSuite`, openconnect `OC-DTLS1_2-*`).
+    pub resume: Option<DtlsContext>,
+    /// The server key's kind, which decides the resumption suites.
+    pub key_kind: KeyKind,
 }
 
 impl Server {
@@ -125,7 +136,16 @@ impl Server {
             &[]
         };
         let dtls = if config.server.dtls {
-            Some(DtlsPskContext::new().context("DTLS setup failed")?)
+            let c = &config.server;
+            let key_kind = wolfguard_tls::key_kind(&c.private_key).context("DTLS setup failed")?;
+            let resume = DtlsContext::resume(&c.certificate, &c.private_key)
+                .map_err(|e| tracing::warn!(error = %e, "DTLS resumption mode disabled"))
+                .ok();
+            Some(DtlsContexts {
+                psk: DtlsContext::new().context("DTLS setup failed")?,
+                resume,
+                key_kind,
+            })
         } else {
             None
         };
@@ -150,6 +170,14 @@ impl Server {
             nat,
             dtls,
         })
+    }
+
+    /// `X-DTLS-MTU` for resumption mode: the same data MTU as CSTP, so one tun MTU fits both.
+    pub fn dtls_data_mtu(&self, req: &ConnectRequest) -> u16 {
+        let net = &self.config.network;
+        mtu::data_mtu(net.mtu, req.base_mtu, false, mtu::PSK_AES_GCM_OVERHEAD)
+            .data_mtu
+            .min(self.tun_mtu)
     }
 
     /// Largest DTLS datagram payload: the link MTU less IPv4 and UDP headers.
@@ -237,7 +265,7 @@ impl Server {
                 // session when its CSTP session rekeys.
                 rekey_time: None,
                 rekey_method: None,
-                mode: DtlsMode::Psk { app_id: d.app_id },
+                mode: d.mode.clone(),
                 content_encoding: None,
             }),
             ..ConnectResponse::default()

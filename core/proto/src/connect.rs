@@ -7,10 +7,12 @@
 //! [`ConnectResponse::write`] emits them in exact case and in ocserv's order. After the blank
 //! line the same TLS stream carries [`cstp`](crate::cstp) frames.
 
+mod dtls_choice;
 mod request;
 mod response;
 mod route;
 
+pub use self::dtls_choice::{DtlsChoice, KeyKind, choose_dtls};
 pub use self::request::{ConnectError, ConnectRequest, MAX_CLIENT_MTU, MIN_CLIENT_MTU};
 pub use self::response::{
     ConnectResponse, DtlsHeaders, DtlsMode, REKEY_FAR_FUTURE, RekeyMethod, connect_error_response,

@@ -118,34 +118,7 @@ impl ServerContext {
         let rc = unsafe { sys::wolfSSL_CTX_SetMinVersion(ctx, min as c_int) };
         check(rc, "set the minimum version")?;
 
-        let cert = c_path(&config.certificate)?;
-        // SAFETY: ctx is live; cert is a NUL-terminated path that outlives the call.
-        let rc = unsafe { sys::wolfSSL_CTX_use_certificate_chain_file(ctx, cert.as_ptr()) };
-        if rc != sys::WOLFSSL_SUCCESS as c_int {
-            return Err(TlsError::Certificate {
-                path: config.certificate.clone(),
-                reason: ffi::reason(rc),
-            });
-        }
-        let key = c_path(&config.private_key)?;
-        // SAFETY: ctx is live; key is a NUL-terminated path that outlives the call.
-        let rc = unsafe {
-            sys::wolfSSL_CTX_use_PrivateKey_file(ctx, key.as_ptr(), sys::WOLFSSL_FILETYPE_PEM as _)
-        };
-        if rc != sys::WOLFSSL_SUCCESS as c_int {
-            return Err(TlsError::PrivateKey {
-                path: config.private_key.clone(),
-                reason: ffi::reason(rc),
-            });
-        }
-        // SAFETY: ctx is live with a certificate and key loaded.
-        let rc = unsafe { sys::wolfSSL_CTX_check_private_key(ctx) };
-        if rc != sys::WOLFSSL_SUCCESS as c_int {
-            return Err(TlsError::PrivateKey {
-                path: config.private_key.clone(),
-                reason: "the key does not match the certificate".into(),
-            });
-        }
+        load_identity(ctx, &config.certificate, &config.private_key)?;
 
         let suites = cipher_list(config.cipher_list.as_deref())?;
         let suites = CString::new(suites).map_err(|_| TlsError::CipherList("NUL byte".into()))?;
@@ -173,6 +146,43 @@ impl ServerContext {
     pub fn new_session(&self) -> Result<TlsSession, TlsError> {
         TlsSession::new(self.inner.0, self.clone())
     }
+}
+
+/// Loads the certificate chain and private key into `ctx` and checks that they match.
+pub(crate) fn load_identity(
+    ctx: *mut sys::WOLFSSL_CTX,
+    certificate: &Path,
+    private_key: &Path,
+) -> Result<(), TlsError> {
+    let cert = c_path(certificate)?;
+    // SAFETY: ctx is live; cert is a NUL-terminated path that outlives the call.
+    let rc = unsafe { sys::wolfSSL_CTX_use_certificate_chain_file(ctx, cert.as_ptr()) };
+    if rc != sys::WOLFSSL_SUCCESS as c_int {
+        return Err(TlsError::Certificate {
+            path: certificate.to_owned(),
+            reason: ffi::reason(rc),
+        });
+    }
+    let key = c_path(private_key)?;
+    // SAFETY: ctx is live; key is a NUL-terminated path that outlives the call.
+    let rc = unsafe {
+        sys::wolfSSL_CTX_use_PrivateKey_file(ctx, key.as_ptr(), sys::WOLFSSL_FILETYPE_PEM as _)
+    };
+    if rc != sys::WOLFSSL_SUCCESS as c_int {
+        return Err(TlsError::PrivateKey {
+            path: private_key.to_owned(),
+            reason: ffi::reason(rc),
+        });
+    }
+    // SAFETY: ctx is live with a certificate and key loaded.
+    let rc = unsafe { sys::wolfSSL_CTX_check_private_key(ctx) };
+    if rc != sys::WOLFSSL_SUCCESS as c_int {
+        return Err(TlsError::PrivateKey {
+            path: private_key.to_owned(),
+            reason: "the key does not match the certificate".into(),
+        });
+    }
+    Ok(())
 }
 
 fn check(rc: c_int, what: &str) -> Result<(), TlsError> {

@@ -1,9 +1,15 @@
-//! DTLS 1.2 PSK servers for openconnect's PSK-NEGOTIATE mode, in datagram memory-IO style.
+//! DTLS 1.2 servers for the OpenConnect data channel, in datagram memory-IO style.
 //!
-//! The key of each session is the 32-byte `EXPORTER-openconnect-psk` value of the CSTP TLS
-//! session it belongs to; the client's PSK identity (always `psk`) is ignored. The caller creates a
-//! [`DtlsSession`] only after it matched the ClientHello's session id to an authenticated tunnel,
-//! so unknown or forged ids never cost a wolfSSL object.
+//! Two ways to key a session, chosen per tunnel at CONNECT time:
+//! - **PSK-NEGOTIATE** (openconnect ≥ 7.08): the key is the 32-byte `EXPORTER-openconnect-psk`
+//!   value of the CSTP TLS session; the client's PSK identity (always `psk`) is ignored.
+//! - **Resumption** (Cisco Secure Client, openconnect's `X-DTLS12-CipherSuite` and
+//!   `OC-DTLS1_2-*` modes): the client sends a 48-byte master secret over CSTP and then
+//!   "resumes" a session that never existed. The secret callback supplies it, and a handshake
+//!   that was not a resumption is refused, so nobody gets a DTLS session without the secret.
+//!
+//! The caller creates a [`DtlsSession`] only after it matched the ClientHello's session id to an
+//! authenticated tunnel, so unknown or forged ids never cost a wolfSSL object.
 //!
 //! ```text
 //!   UDP datagram ──feed()──► [one datagram] ──wolfSSL──► record payload ──► caller
@@ -23,11 +29,40 @@ use crate::{HandshakeStatus, ReadOutcome, TlsError, ffi};
 pub const PSK_CIPHER_LIST: &str =
     "PSK-AES256-GCM-SHA384:PSK-AES128-GCM-SHA256:PSK-CHACHA20-POLY1305";
 
-/// A DTLS 1.2 PSK server context, shared by all DTLS sessions (`Send + Sync`).
+/// How a DTLS session is keyed.
 #[derive(Clone)]
-pub struct DtlsPskContext {
-    inner: Arc<CtxHandle>,
+#[non_exhaustive]
+pub enum DtlsKeys {
+    /// PSK-NEGOTIATE with this key.
+    Psk([u8; 32]),
+    /// Resumption of the client's announced master secret with one cipher suite (wolfSSL's
+    /// name, e.g. `ECDHE-RSA-AES256-GCM-SHA384` or `AES256-GCM-SHA384`).
+    Resume {
+        /// `X-DTLS-Master-Secret`.
+        master_secret: [u8; 48],
+        /// The suite announced to the client.
+        suite: String,
+    },
 }
+
+impl std::fmt::Debug for DtlsKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Psk(_) => f.write_str("Psk(..)"),
+            Self::Resume { suite, .. } => write!(f, "Resume {{ suite: {suite:?}, .. }}"),
+        }
+    }
+}
+
+/// A DTLS 1.2 server context, shared by all DTLS sessions of its kind (`Send + Sync`).
+#[derive(Clone)]
+pub struct DtlsContext {
+    inner: Arc<CtxHandle>,
+    resume: bool,
+}
+
+/// The PSK-NEGOTIATE context (kept as a name for callers that only do PSK).
+pub type DtlsPskContext = DtlsContext;
 
 struct CtxHandle(NonNull<sys::WOLFSSL_CTX>);
 
@@ -44,13 +79,38 @@ impl Drop for CtxHandle {
     }
 }
 
-impl std::fmt::Debug for DtlsPskContext {
+impl std::fmt::Debug for DtlsContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DtlsPskContext").finish_non_exhaustive()
+        f.debug_struct("DtlsContext")
+            .field("resume", &self.resume)
+            .finish_non_exhaustive()
     }
 }
 
-impl DtlsPskContext {
+impl DtlsContext {
+    /// A context for resumption mode. The server's certificate and key are loaded because
+    /// wolfSSL checks that the announced suite suits the key, although an abbreviated handshake
+    /// never sends them.
+    pub fn resume(
+        certificate: &std::path::Path,
+        private_key: &std::path::Path,
+    ) -> Result<Self, TlsError> {
+        ffi::init()?;
+        // SAFETY: returns a fresh method table or NULL (which CTX_new rejects).
+        let method = unsafe { sys::wolfDTLSv1_2_server_method() };
+        // SAFETY: CTX_new takes ownership of the method table.
+        let raw = unsafe { sys::wolfSSL_CTX_new(method) };
+        let handle = CtxHandle(NonNull::new(raw).ok_or(TlsError::Alloc("a DTLS context"))?);
+        let ctx = handle.0.as_ptr();
+        crate::context::load_identity(ctx, certificate, private_key)?;
+        // SAFETY: ctx is live; gen_cookie_cb matches CallbackGenCookie.
+        unsafe { sys::wolfSSL_CTX_SetGenCookie(ctx, Some(gen_cookie_cb)) };
+        Ok(Self {
+            inner: Arc::new(handle),
+            resume: true,
+        })
+    }
+
     /// A context accepting [`PSK_CIPHER_LIST`].
     pub fn new() -> Result<Self, TlsError> {
         ffi::init()?;
@@ -77,6 +137,7 @@ impl DtlsPskContext {
         }
         Ok(Self {
             inner: Arc::new(handle),
+            resume: false,
         })
     }
 
@@ -84,10 +145,22 @@ impl DtlsPskContext {
     /// excluded); records larger than it are refused by [`DtlsSession::write`].
     pub fn new_session(
         &self,
-        psk: [u8; 32],
+        keys: DtlsKeys,
         cookie_secret: [u8; 32],
         mtu: u16,
     ) -> Result<DtlsSession, TlsError> {
+        let (psk, master, suite) = match keys {
+            DtlsKeys::Psk(k) if !self.resume => (k, None, None),
+            DtlsKeys::Resume {
+                master_secret,
+                suite,
+            } if self.resume => ([0; 32], Some(master_secret), Some(suite)),
+            _ => {
+                return Err(TlsError::CipherList(
+                    "keys do not match the DTLS context".into(),
+                ));
+            }
+        };
         // SAFETY: the context is live and configured (kept alive by the clone stored below).
         let raw = unsafe { sys::wolfSSL_new(self.inner.0.as_ptr()) };
         let ssl = NonNull::new(raw).ok_or(TlsError::Alloc("a DTLS session"))?;
@@ -95,6 +168,7 @@ impl DtlsPskContext {
             ssl,
             io: Box::new(DgramIo {
                 psk,
+                master,
                 cookie_secret,
                 ..DgramIo::default()
             }),
@@ -124,6 +198,27 @@ impl DtlsPskContext {
                 reason: format!("DTLS MTU {mtu} refused"),
             });
         }
+        if let Some(suite) = suite {
+            let list = std::ffi::CString::new(suite.clone())
+                .map_err(|_| TlsError::CipherList(suite.clone()))?;
+            // SAFETY: p is live; list is NUL-terminated and outlives the call.
+            let rc = unsafe { sys::wolfSSL_set_cipher_list(p, list.as_ptr()) };
+            if rc != sys::WOLFSSL_SUCCESS as c_int {
+                return Err(TlsError::CipherList(format!(
+                    "{suite}: {}",
+                    ffi::reason(rc)
+                )));
+            }
+            // SAFETY: p is live; the callback matches SessionSecretCb and its context is the
+            // boxed DgramIo holding the master secret.
+            let rc = unsafe { sys::wolfSSL_set_session_secret_cb(p, Some(secret_cb), io.cast()) };
+            if rc != sys::WOLFSSL_SUCCESS as c_int {
+                return Err(TlsError::Fatal {
+                    code: rc,
+                    reason: "secret callback refused".into(),
+                });
+            }
+        }
         Ok(s)
     }
 }
@@ -132,6 +227,7 @@ impl DtlsPskContext {
 #[derive(Default)]
 struct DgramIo {
     psk: [u8; 32],
+    master: Option<[u8; 48]>,
     cookie_secret: [u8; 32],
     incoming: Vec<u8>,
     has_incoming: bool,
@@ -144,7 +240,7 @@ pub struct DtlsSession {
     ssl: NonNull<sys::WOLFSSL>,
     io: Box<DgramIo>,
     connected: bool,
-    _ctx: DtlsPskContext,
+    _ctx: DtlsContext,
 }
 
 // SAFETY: see TlsSession: one owner at a time, every method takes &mut self.
@@ -181,6 +277,16 @@ impl DtlsSession {
         // SAFETY: ssl is live and exclusively borrowed; I/O goes through the memory callbacks.
         let rc = unsafe { sys::wolfSSL_accept(self.ssl.as_ptr()) };
         if rc == sys::WOLFSSL_SUCCESS as c_int {
+            // In resumption mode only an abbreviated handshake proves the client knows the
+            // master secret; a full handshake would hand a session to anyone.
+            // SAFETY: ssl is live; a pure getter.
+            let reused = unsafe { sys::wolfSSL_session_reused(self.ssl.as_ptr()) } == 1;
+            if self.io.master.is_some() && !reused {
+                return Err(TlsError::Fatal {
+                    code: 0,
+                    reason: "DTLS client did not resume".into(),
+                });
+            }
             self.connected = true;
             return Ok(HandshakeStatus::Done);
         }
@@ -348,6 +454,32 @@ unsafe extern "C" fn psk_cb(
     let dst = unsafe { std::slice::from_raw_parts_mut(key, 32) };
     dst.copy_from_slice(&io.psk);
     32
+}
+
+/// Supplies the client's announced master secret for the "resumed" session.
+unsafe extern "C" fn secret_cb(
+    _ssl: *mut sys::WOLFSSL,
+    secret: *mut c_void,
+    secret_len: *mut c_int,
+    ctx: *mut c_void,
+) -> c_int {
+    if ctx.is_null() || secret.is_null() || secret_len.is_null() {
+        return -1;
+    }
+    // SAFETY: ctx is the session's DgramIo (see recv_cb for aliasing).
+    let io = unsafe { &*ctx.cast::<DgramIo>() };
+    let Some(master) = io.master else { return -1 };
+    // SAFETY: secret_len points to wolfSSL's length field for the secret buffer.
+    let room = unsafe { *secret_len };
+    if usize::try_from(room).unwrap_or(0) < master.len() {
+        return -1;
+    }
+    // SAFETY: wolfSSL's secret buffer holds `room` ≥ 48 bytes.
+    let dst = unsafe { std::slice::from_raw_parts_mut(secret.cast::<u8>(), master.len()) };
+    dst.copy_from_slice(&master);
+    // SAFETY: as above; wolfSSL reads back how many bytes were written.
+    unsafe { *secret_len = master.len() as c_int };
+    0
 }
 
 /// HelloVerifyRequest cookie: wolfSSL's default derives it from the socket's peer address, which

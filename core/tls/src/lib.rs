@@ -28,11 +28,13 @@ mod context;
 mod dtls;
 mod error;
 mod ffi;
+mod key;
 mod session;
 
 pub use context::{DEFAULT_CIPHER_LIST, DEFAULT_GROUPS, ServerConfig, ServerContext, TlsVersion};
-pub use dtls::{DtlsPskContext, DtlsSession, PSK_CIPHER_LIST};
+pub use dtls::{DtlsContext, DtlsKeys, DtlsPskContext, DtlsSession, PSK_CIPHER_LIST};
 pub use error::TlsError;
+pub use key::key_kind;
 pub use session::{HandshakeStatus, ReadOutcome, TlsSession};
 
 /// The RFC 5705 label openconnect uses to derive the DTLS pre-shared key from the CSTP session.

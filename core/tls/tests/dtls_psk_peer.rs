@@ -7,7 +7,7 @@ use std::net::UdpSocket;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use wolfguard_tls::{DtlsPskContext, HandshakeStatus, ReadOutcome};
+use wolfguard_tls::{DtlsKeys, DtlsPskContext, HandshakeStatus, ReadOutcome};
 
 const PSK: [u8; 32] = [0x42; 32];
 
@@ -42,7 +42,7 @@ fn run(client_key: &[u8; 32], suite: &str) -> (bool, Vec<u8>) {
         .stderr(Stdio::null())
         .spawn()
         .expect("openssl is installed");
-    let mut session = ctx.new_session(PSK, [7; 32], 1400).unwrap();
+    let mut session = ctx.new_session(DtlsKeys::Psk(PSK), [7; 32], 1400).unwrap();
     let mut buf = [0u8; 2048];
     let mut peer = None;
     let mut done = false;
@@ -108,4 +108,77 @@ fn wrong_psk_gives_no_session() {
     let (done, got) = run(&[0x43; 32], "PSK-AES256-GCM-SHA384");
     assert!(!done, "a wrong key must not complete the handshake");
     assert!(got.is_empty());
+}
+
+/// Resumption mode must never give a session to a client that does a full handshake: that
+/// client never proved it knows the master secret sent over the authenticated CSTP channel.
+#[test]
+fn resumption_context_refuses_a_full_handshake() {
+    use wolfguard_tls::DtlsContext;
+    let dir = std::env::temp_dir().join(format!("wg-dtls-resume-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (crt, key) = (dir.join("rsa.crt"), dir.join("rsa.key"));
+    let st = Command::new("openssl")
+        .args([
+            "req", "-x509", "-nodes", "-days", "1", "-newkey", "rsa:2048", "-subj", "/CN=t",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&crt)
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let ctx = DtlsContext::resume(&crt, &key).unwrap();
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let port = sock.local_addr().unwrap().port();
+    let mut child = Command::new("openssl")
+        .args([
+            "s_client",
+            "-dtls1_2",
+            "-connect",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .args(["-cipher", "ECDHE-RSA-AES256-GCM-SHA384"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let keys = DtlsKeys::Resume {
+        master_secret: [9; 48],
+        suite: "ECDHE-RSA-AES256-GCM-SHA384".into(),
+    };
+    let mut session = ctx.new_session(keys, [7; 32], 1400).unwrap();
+    let mut buf = [0u8; 4096];
+    let mut outcome = None;
+    let deadline = Instant::now() + Duration::from_secs(4);
+    while Instant::now() < deadline && outcome.is_none() {
+        if let Ok((n, from)) = sock.recv_from(&mut buf) {
+            session.feed(&buf[..n]);
+            match session.handshake() {
+                Ok(HandshakeStatus::Done) => outcome = Some(true),
+                Ok(HandshakeStatus::WantRead) => {}
+                Err(e) => {
+                    eprintln!("resume handshake refused: {e}");
+                    outcome = Some(false)
+                }
+            }
+            session.drain_outgoing(|d| {
+                sock.send_to(d, from).unwrap();
+            });
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    std::fs::remove_dir_all(&dir).ok();
+    assert_ne!(
+        outcome,
+        Some(true),
+        "a full handshake must not produce a DTLS session"
+    );
+    assert!(!session.is_connected());
 }

@@ -15,8 +15,9 @@ use std::time::{Duration, Instant};
 
 use rand::RngCore as _;
 use tokio::net::UdpSocket;
+use wolfguard_proto::connect::DtlsMode;
 use wolfguard_proto::dtls;
-use wolfguard_tls::{DtlsPskContext, DtlsSession, HandshakeStatus, ReadOutcome};
+use wolfguard_tls::{DtlsContext, DtlsKeys, DtlsSession, HandshakeStatus, ReadOutcome};
 
 use crate::dataplane::Datagram;
 
@@ -25,16 +26,18 @@ pub const SWITCH_TO_TCP: Duration = Duration::from_secs(25);
 /// A handshake that has not completed by then is dropped (the client retries).
 const HANDSHAKE_LIMIT: Duration = Duration::from_secs(30);
 
-/// What a tunnel needs to accept DTLS: the announced App-ID and the key derived from its TLS
-/// session.
+/// What a tunnel needs to accept DTLS: the id its ClientHello will carry and its keys.
 #[derive(Debug, Clone)]
 pub struct DtlsSetup {
-    /// `X-DTLS-App-ID`: the ClientHello session id that routes the flow to this tunnel.
+    /// `X-DTLS-App-ID` or `X-DTLS-Session-ID`: the ClientHello session id that routes the flow
+    /// to this tunnel.
     pub app_id: [u8; 32],
-    /// `EXPORTER-openconnect-psk` of the CSTP TLS session.
-    pub psk: [u8; 32],
+    /// The session's keys: the TLS exporter value or the client's master secret.
+    pub keys: DtlsKeys,
+    /// What the CONNECT response announces.
+    pub mode: DtlsMode,
     /// The shared DTLS PSK context.
-    pub ctx: DtlsPskContext,
+    pub ctx: DtlsContext,
     /// Largest datagram payload (link MTU minus IP and UDP headers).
     pub mtu: u16,
 }
@@ -165,7 +168,7 @@ impl DtlsChannel {
         match self
             .setup
             .ctx
-            .new_session(self.setup.psk, cookie, self.setup.mtu)
+            .new_session(self.setup.keys.clone(), cookie, self.setup.mtu)
         {
             Ok(s) => {
                 self.session = Some(s);
