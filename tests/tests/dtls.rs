@@ -176,7 +176,7 @@ fn garbage_and_unknown_client_hellos_are_dropped_while_iperf3_runs() {
     let flood_log = lab.dir.join("flood.log");
     let script = "import os,socket\n\
         s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n\
-        hdr=bytes([22,0xfe,0xff]+[0]*8+[0,160,1,0,0,148,0,0,0,0,0,0,148,0xfe,0xfd])\n\
+        hdr=bytes([22,0xfe,0xff]+[0]*8+[0,160,1,0,0,148,0,0,0,0,0,0,0,148,0xfe,0xfd])\n\
         for i in range(40000):\n\
         \x20   s.sendto(os.urandom(64+i%900),('10.99.1.1',443))\n\
         \x20   s.sendto(hdr+os.urandom(32)+bytes([32])+os.urandom(32)+bytes([0,2,0,0xa9]),('10.99.1.1',443))\n";

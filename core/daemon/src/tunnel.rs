@@ -70,7 +70,7 @@ pub struct TunnelParams {
     pub liveness: LivenessConfig,
     /// Stop requests from the control path.
     pub stop: watch::Receiver<Stop>,
-    /// The DTLS channel's App-ID and key, when the client offered PSK-NEGOTIATE.
+    /// The DTLS channel's id, keys and mode, when DTLS was announced to the client.
     pub dtls: Option<DtlsSetup>,
 }
 

@@ -16,7 +16,11 @@
 //!   preference `X25519MLKEM768` first, a secure default cipher policy that configuration may
 //!   tighten but never widen), shareable across threads;
 //! - a [`TlsSession`] per connection (`Send`, not `Sync`), with the
-//!   `EXPORTER-openconnect-psk` keying-material exporter that DTLS PSK-NEGOTIATE needs.
+//!   `EXPORTER-openconnect-psk` keying-material exporter that DTLS PSK-NEGOTIATE needs;
+//! - a [`DtlsContext`] and [`DtlsSession`] for the DTLS 1.2 data channel in datagram style:
+//!   PSK-NEGOTIATE keyed by that exporter, or resumption of a client-sent master secret in which
+//!   anything but an abbreviated handshake is refused;
+//! - [`key_kind`], which tells RSA from ECDSA keys (resumption suites must suit the key).
 //!
 //! What it does not do: sockets, timers, HTTP or CSTP. Those live in `wolfguard-proto` and the
 //! daemon. Every `unsafe` block here carries a `// SAFETY:` comment; this crate and

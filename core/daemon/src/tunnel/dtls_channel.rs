@@ -36,18 +36,31 @@ pub struct DtlsSetup {
     pub keys: DtlsKeys,
     /// What the CONNECT response announces.
     pub mode: DtlsMode,
-    /// The shared DTLS PSK context.
+    /// The shared DTLS context of the chosen mode (PSK-NEGOTIATE or resumption).
     pub ctx: DtlsContext,
     /// Largest datagram payload (link MTU minus IP and UDP headers).
     pub mtu: u16,
+}
+
+/// A handshake in progress and where it runs.
+#[derive(Debug)]
+struct Pending {
+    session: DtlsSession,
+    peer: SocketAddr,
+    socket: Arc<UdpSocket>,
+    started: Instant,
+    retransmit_at: Instant,
 }
 
 /// One tunnel's DTLS channel.
 #[derive(Debug)]
 pub struct DtlsChannel {
     setup: DtlsSetup,
+    /// The established session, if any.
     session: Option<DtlsSession>,
-    started: Option<Instant>,
+    /// A handshake in progress. The established session keeps carrying traffic until it
+    /// completes (as ocserv does), so a stray or forged ClientHello cannot cut a working channel.
+    pending: Option<Pending>,
     peer: Option<SocketAddr>,
     socket: Option<Arc<UdpSocket>>,
     /// Whether traffic to the client goes over DTLS now.
@@ -72,7 +85,7 @@ impl DtlsChannel {
         Self {
             setup,
             session: None,
-            started: None,
+            pending: None,
             peer: None,
             socket: None,
             active: false,
@@ -91,49 +104,25 @@ impl DtlsChannel {
     pub fn receive(&mut self, d: Datagram, now: Instant) {
         self.inbox.clear();
         self.records.clear();
-        if !self.peers_seen.contains(&d.peer) && self.peers_seen.len() < 16 {
+        if !self.peers_seen.contains(&d.peer) && self.peers_seen.len() < 64 {
             self.peers_seen.push(d.peer);
         }
+        let handshake_record = matches!(d.bytes.first(), Some(20..=22));
         if dtls::is_client_hello(&d.bytes) {
-            let restart = match &self.session {
-                None => true,
-                // A client restarting DTLS (after a timeout or rekey) sends a fresh ClientHello;
-                // a retransmitted or cookie-bearing one belongs to the handshake in progress.
-                Some(s) => s.is_connected() || self.peer != Some(d.peer),
-            };
-            if restart && !self.start_handshake(now) {
-                return;
+            // A retransmitted or cookie-bearing ClientHello continues the handshake of its
+            // address; any other starts a new one (a client restarting DTLS uses a new socket).
+            if self.pending.as_ref().is_none_or(|p| p.peer != d.peer) {
+                self.start_handshake(&d, now);
             }
+        }
+        if handshake_record && self.pending.as_ref().is_some_and(|p| p.peer == d.peer) {
+            self.continue_handshake(d, now);
+            return;
         }
         let Some(session) = self.session.as_mut() else {
             return;
         };
-        if session.is_connected() && self.peer != Some(d.peer) {
-            // Only a record that decrypts moves the channel to a new address (NAT rebinding).
-            tracing::debug!(old = ?self.peer, new = %d.peer, "DTLS datagram from a new address");
-        }
         session.feed(&d.bytes);
-        if !session.is_connected() {
-            self.peer = Some(d.peer);
-            self.socket = Some(d.socket);
-            match session.handshake() {
-                Ok(HandshakeStatus::Done) => {
-                    self.handshakes += 1;
-                    self.active = true;
-                    self.last_rx = now;
-                    tracing::info!(cipher = %session.cipher(), peer = %d.peer, "DTLS up");
-                }
-                Ok(HandshakeStatus::WantRead) => {}
-                Err(e) => {
-                    tracing::info!(error = %e, peer = %d.peer, "DTLS handshake failed");
-                    self.flush();
-                    self.session = None;
-                    return;
-                }
-            }
-            self.flush();
-            return;
-        }
         loop {
             match session.read(&mut self.tmp) {
                 Ok(ReadOutcome::Data(n)) => {
@@ -153,16 +142,20 @@ impl DtlsChannel {
                 }
             }
         }
+        // Only a record that decrypted may move the channel to a new address (NAT rebinding).
         if !self.records.is_empty() {
             self.last_rx = now;
             self.active = true;
+            if self.peer != Some(d.peer) {
+                tracing::debug!(old = ?self.peer, new = %d.peer, "DTLS peer moved");
+            }
             self.peer = Some(d.peer);
             self.socket = Some(d.socket);
         }
         self.flush();
     }
 
-    fn start_handshake(&mut self, now: Instant) -> bool {
+    fn start_handshake(&mut self, d: &Datagram, now: Instant) {
         let mut cookie = [0u8; 32];
         rand::rng().fill_bytes(&mut cookie);
         match self
@@ -170,16 +163,43 @@ impl DtlsChannel {
             .ctx
             .new_session(self.setup.keys.clone(), cookie, self.setup.mtu)
         {
-            Ok(s) => {
-                self.session = Some(s);
-                self.started = Some(now);
-                self.active = false;
-                true
+            Ok(session) => {
+                self.pending = Some(Pending {
+                    session,
+                    peer: d.peer,
+                    socket: d.socket.clone(),
+                    started: now,
+                    retransmit_at: now + Duration::from_secs(1),
+                });
             }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot create a DTLS session");
-                false
+            Err(e) => tracing::warn!(error = %e, "cannot create a DTLS session"),
+        }
+    }
+
+    fn continue_handshake(&mut self, d: Datagram, now: Instant) {
+        let Some(mut p) = self.pending.take() else {
+            return;
+        };
+        p.session.feed(&d.bytes);
+        let result = p.session.handshake();
+        p.session.drain_outgoing(|out| {
+            let _ = p.socket.try_send_to(out, p.peer);
+        });
+        match result {
+            Ok(HandshakeStatus::Done) => {
+                tracing::info!(cipher = %p.session.cipher(), peer = %p.peer, "DTLS up");
+                self.handshakes += 1;
+                self.session = Some(p.session);
+                self.peer = Some(p.peer);
+                self.socket = Some(p.socket);
+                self.active = true;
+                self.last_rx = now;
             }
+            Ok(HandshakeStatus::WantRead) => {
+                p.retransmit_at = now + p.session.timeout().unwrap_or(Duration::from_secs(1));
+                self.pending = Some(p);
+            }
+            Err(e) => tracing::info!(error = %e, peer = %p.peer, "DTLS handshake failed"),
         }
     }
 
@@ -217,12 +237,9 @@ impl DtlsChannel {
     /// When [`Self::handle_timeout`] wants to run next.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let handshake = self
-            .session
+            .pending
             .as_ref()
-            .and_then(|s| s.timeout())
-            .zip(self.started);
-        let handshake =
-            handshake.map(|(t, started)| (Instant::now() + t).min(started + HANDSHAKE_LIMIT));
+            .map(|p| p.retransmit_at.min(p.started + HANDSHAKE_LIMIT));
         let switch = self.active.then(|| self.last_rx + SWITCH_TO_TCP);
         match (handshake, switch) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -233,14 +250,19 @@ impl DtlsChannel {
     /// Retransmits handshake flights, gives up stale handshakes, and falls back to CSTP after
     /// silence on UDP.
     pub fn handle_timeout(&mut self, now: Instant) {
-        if let Some(s) = self.session.as_mut().filter(|s| !s.is_connected()) {
-            let stale = self
-                .started
-                .is_some_and(|t| now.duration_since(t) >= HANDSHAKE_LIMIT);
-            if stale || s.handle_timeout().is_err() {
-                self.session = None;
+        if let Some(mut p) = self.pending.take() {
+            if now.duration_since(p.started) >= HANDSHAKE_LIMIT {
+                tracing::debug!(peer = %p.peer, "DTLS handshake abandoned");
+            } else if now >= p.retransmit_at {
+                if p.session.handle_timeout().is_ok() {
+                    p.session.drain_outgoing(|out| {
+                        let _ = p.socket.try_send_to(out, p.peer);
+                    });
+                    p.retransmit_at = now + p.session.timeout().unwrap_or(Duration::from_secs(1));
+                    self.pending = Some(p);
+                }
             } else {
-                self.flush();
+                self.pending = Some(p);
             }
         }
         if self.active && now.duration_since(self.last_rx) >= SWITCH_TO_TCP {
