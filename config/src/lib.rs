@@ -48,6 +48,7 @@ mod files;
 mod logging;
 mod network;
 mod parse;
+pub mod passwd;
 mod server;
 mod timeouts;
 mod tls;

@@ -72,10 +72,11 @@ impl PasswordFile {
                 self.path.display()
             )
         })?;
-        let entries = parse(&text).map_err(|(line, why)| {
+        let entries = parse(&text).map_err(|e| {
+            let path = self.path.display();
             format!(
-                "{}:{line}: {why}; expected `user:group1,group2:hash`",
-                self.path.display()
+                "{path}:{}: {}; expected `user:group1,group2:hash`",
+                e.line, e.reason
             )
         })?;
         *cache = (mtime, entries);
@@ -120,36 +121,19 @@ fn is_supported_hash(hash: &str) -> bool {
     ["$6$", "$5$", "$1$"].iter().any(|p| hash.starts_with(p))
 }
 
-fn parse(text: &str) -> Result<HashMap<String, Entry>, (usize, &'static str)> {
-    let mut out = HashMap::new();
-    for (i, line) in text.lines().enumerate() {
-        let line = line.trim_end_matches('\r');
-        if line.trim().is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let mut parts = line.splitn(3, ':');
-        let (Some(user), Some(groups), Some(hash)) = (parts.next(), parts.next(), parts.next())
-        else {
-            return Err((i + 1, "missing fields"));
-        };
-        if user.is_empty() {
-            return Err((i + 1, "empty user name"));
-        }
-        let groups = groups
-            .split(',')
-            .map(str::trim)
-            .filter(|g| !g.is_empty() && *g != "*")
-            .map(str::to_owned)
-            .collect();
-        out.insert(
-            user.to_owned(),
-            Entry {
-                groups,
-                hash: hash.to_owned(),
-            },
-        );
-    }
-    Ok(out)
+fn parse(text: &str) -> Result<HashMap<String, Entry>, wolfguard_config::passwd::PasswdError> {
+    Ok(wolfguard_config::passwd::parse_passwd(text)?
+        .into_iter()
+        .map(|e| {
+            (
+                e.user,
+                Entry {
+                    groups: e.groups,
+                    hash: e.hash,
+                },
+            )
+        })
+        .collect())
 }
 
 /// Hashes a password the way ocpasswd does (SHA-512-crypt with a random salt).
