@@ -283,3 +283,41 @@ fn ecdsa_server_announces_no_rsa_resumption_and_the_client_stays_on_cstp() {
         "{log}"
     );
 }
+
+#[test]
+fn nat_rebinding_keeps_dtls_flowing_without_a_new_handshake() {
+    let mut lab = Lab::start("rebind", LabOptions::default()).unwrap();
+    let mut c = lab
+        .openconnect_dtls(0, "carol", "carol-secret", &[])
+        .unwrap();
+    c.wait_up(UP).unwrap();
+    wait_for(Duration::from_secs(15), || {
+        dtls_established(&c).then_some(())
+    })
+    .unwrap_or_else(|| panic!("no DTLS:\n{}", c.log_text()));
+    let ns = c.ns.clone();
+    assert!(ping_ok(&lab, &ns));
+    // A NAT in front of the client picks a new source port for the running flow: the client's
+    // socket is unchanged, the server sees DTLS records (not a ClientHello) from a new address.
+    lab.exec_ok(
+        &ns,
+        "nft add table ip rebind
+         nft add chain ip rebind post '{ type nat hook postrouting priority 100; }'
+         nft add rule ip rebind post udp dport 443 snat to 10.99.0.2:40000",
+    )
+    .unwrap();
+    let moved = wait_for(Duration::from_secs(10), || {
+        ping_ok(&lab, &ns);
+        lab.events("DTLS peer moved").into_iter().next()
+    });
+    let moved = moved.unwrap_or_else(|| panic!("no rebinding seen:\n{}", lab.server_log()));
+    assert_eq!(moved["new"], "10.99.0.2:40000");
+    assert!(ping_ok(&lab, &ns), "traffic flows after the rebinding");
+    c.signal("INT");
+    c.wait_exit(Duration::from_secs(10));
+    let down = wait_for(Duration::from_secs(5), || {
+        lab.events("tunnel down").into_iter().next()
+    })
+    .expect("tunnel down");
+    assert_eq!(down["dtls_handshakes"], 1, "no new handshake was needed");
+}

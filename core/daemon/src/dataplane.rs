@@ -94,6 +94,17 @@ impl<K: std::hash::Hash + Eq + Clone, T> RouteTable<K, T> {
         }
     }
 
+    /// Removes `key` whoever it routes to.
+    pub fn remove_any(&self, key: &K) {
+        let _w = self.writers.lock().unwrap_or_else(|e| e.into_inner());
+        let current = self.table.load();
+        if current.contains_key(key) {
+            let mut next = HashMap::clone(&current);
+            next.remove(key);
+            self.table.store(Arc::new(next));
+        }
+    }
+
     fn lookup(&self, key: &K) -> Option<mpsc::Sender<T>> {
         self.table.load().get(key).cloned()
     }
@@ -131,9 +142,53 @@ pub struct Shared {
     pub dtls_ids: Mutex<HashMap<[u8; 32], mpsc::Sender<Datagram>>>,
     /// Client UDP address → its tunnel, learnt from the ClientHello.
     pub peers: RouteTable<SocketAddr, Datagram>,
+    /// Client IP → its tunnel, only for IPs exactly one tunnel uses: the fallback for a DTLS
+    /// flow whose source port changed (NAT rebinding), as ocserv's `match_ip_only`.
+    pub peer_ips: RouteTable<IpAddr, Datagram>,
+    peer_ip_counts: Mutex<HashMap<IpAddr, usize>>,
 }
 
 impl Shared {
+    /// Records that `peer` belongs to the tunnel behind `tx`.
+    pub fn add_peer(&self, peer: SocketAddr, tx: &mpsc::Sender<Datagram>) {
+        self.peers.insert(peer, tx.clone());
+        let mut counts = self
+            .peer_ip_counts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let n = counts.entry(peer.ip()).or_insert(0);
+        *n += 1;
+        if *n == 1 {
+            self.peer_ips.insert(peer.ip(), tx.clone());
+        } else if !self
+            .peer_ips
+            .lookup(&peer.ip())
+            .is_some_and(|t| t.same_channel(tx))
+        {
+            // Two tunnels behind one address: the IP alone no longer identifies a tunnel.
+            self.peer_ips.remove_any(&peer.ip());
+        }
+    }
+
+    /// Forgets `peer` if it still belongs to the tunnel behind `tx`.
+    pub fn remove_peer(&self, peer: SocketAddr, tx: &mpsc::Sender<Datagram>) {
+        if !self.peers.lookup(&peer).is_some_and(|t| t.same_channel(tx)) {
+            return;
+        }
+        self.peers.remove(&peer, tx);
+        let mut counts = self
+            .peer_ip_counts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = counts.get_mut(&peer.ip()) {
+            *n -= 1;
+            if *n == 0 {
+                counts.remove(&peer.ip());
+                self.peer_ips.remove_any(&peer.ip());
+            }
+        }
+    }
+
     /// The routing-table key of an address: IPv6 addresses are cut to the per-client prefix, so
     /// a client that was handed a /64 is reached (and may send) from all of it.
     pub fn route_key(&self, ip: IpAddr) -> IpAddr {
@@ -181,6 +236,8 @@ impl DataPlane {
             v6_prefix,
             dtls_ids: Mutex::new(HashMap::new()),
             peers: RouteTable::default(),
+            peer_ips: RouteTable::default(),
+            peer_ip_counts: Mutex::new(HashMap::new()),
         });
         let mut senders = Vec::new();
         let mut threads = Vec::new();
@@ -357,9 +414,18 @@ async fn udp_reader(socket: Arc<UdpSocket>, shared: Arc<Shared>) {
                 });
                 match known {
                     Some(tx) => {
-                        shared.peers.insert(peer, tx.clone());
+                        shared.add_peer(peer, &tx);
                         tx
                     }
+                    // Not a ClientHello: perhaps a known client whose NAT mapping changed. The
+                    // tunnel accepts the new address only if the record decrypts.
+                    None if id.is_none() => match shared.peer_ips.lookup(&peer.ip()) {
+                        Some(tx) => tx,
+                        None => {
+                            shared.counters.udp_unknown.fetch_add(1, Ordering::Relaxed);
+                            continue;
+                        }
+                    },
                     None => {
                         shared.counters.udp_unknown.fetch_add(1, Ordering::Relaxed);
                         continue;
@@ -382,7 +448,7 @@ async fn udp_reader(socket: Arc<UdpSocket>, shared: Arc<Shared>) {
             }
             // The tunnel ended; forget the flow so the client's next ClientHello is looked up
             // afresh.
-            Err(mpsc::error::TrySendError::Closed(_)) => shared.peers.remove(&peer, &tx),
+            Err(mpsc::error::TrySendError::Closed(_)) => shared.remove_peer(peer, &tx),
         }
     }
 }
@@ -456,6 +522,8 @@ mod tests {
             v6_prefix: p,
             dtls_ids: Mutex::new(HashMap::new()),
             peers: RouteTable::default(),
+            peer_ips: RouteTable::default(),
+            peer_ip_counts: Mutex::new(HashMap::new()),
         };
         let a: IpAddr = "fd00:77:0:5::1234".parse().unwrap();
         assert_eq!(

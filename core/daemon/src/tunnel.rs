@@ -110,6 +110,7 @@ struct Tunnel {
     allowed: [Option<IpAddr>; 2],
     shared: Arc<Shared>,
     dtls: Option<DtlsChannel>,
+    dtx: mpsc::Sender<Datagram>,
     dpd_scratch: Vec<u8>,
     rx_bytes: u64,
     tx_bytes: u64,
@@ -167,6 +168,7 @@ pub async fn run(job: TunnelJob, tun: Arc<AsyncDevice>, shared: Arc<Shared>) {
         allowed: addrs,
         shared: shared.clone(),
         dtls,
+        dtx: dtx.clone(),
         dpd_scratch: Vec::new(),
         rx_bytes: 0,
         tx_bytes: 0,
@@ -184,7 +186,7 @@ pub async fn run(job: TunnelJob, tun: Arc<AsyncDevice>, shared: Arc<Shared>) {
     let (dtls_rx, dtls_tx, dtls_handshakes) = match &t.dtls {
         Some(d) => {
             for p in &d.peers_seen {
-                shared.peers.remove(p, &dtx);
+                shared.remove_peer(*p, &dtx);
             }
             (d.rx_bytes, d.tx_bytes, d.handshakes)
         }
@@ -419,6 +421,10 @@ impl Tunnel {
         let now = Instant::now();
         let d = self.dtls.as_mut()?;
         d.receive(dgram, now);
+        if let Some(moved) = d.take_moved_peer() {
+            // Later datagrams from the new address take the fast path again.
+            self.shared.add_peer(moved, &self.dtx);
+        }
         self.dpd_scratch.clear();
         let mut end = None;
         let mut data_bytes = 0u64;

@@ -77,6 +77,7 @@ pub struct DtlsChannel {
     pub tx_bytes: u64,
     /// Completed handshakes (1 normally; more after client DTLS reconnects).
     pub handshakes: u32,
+    moved_to: Option<SocketAddr>,
 }
 
 impl DtlsChannel {
@@ -97,6 +98,7 @@ impl DtlsChannel {
             rx_bytes: 0,
             tx_bytes: 0,
             handshakes: 0,
+            moved_to: None,
         }
     }
 
@@ -147,7 +149,8 @@ impl DtlsChannel {
             self.last_rx = now;
             self.active = true;
             if self.peer != Some(d.peer) {
-                tracing::debug!(old = ?self.peer, new = %d.peer, "DTLS peer moved");
+                tracing::info!(old = ?self.peer, new = %d.peer, "DTLS peer moved");
+                self.moved_to = Some(d.peer);
             }
             self.peer = Some(d.peer);
             self.socket = Some(d.socket);
@@ -201,6 +204,11 @@ impl DtlsChannel {
             }
             Err(e) => tracing::info!(error = %e, peer = %p.peer, "DTLS handshake failed"),
         }
+    }
+
+    /// The address the established session moved to with the last datagram, once.
+    pub fn take_moved_peer(&mut self) -> Option<SocketAddr> {
+        self.moved_to.take()
     }
 
     /// The decrypted record payloads of the last datagram.
