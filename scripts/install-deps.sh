@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   build-essential autoconf automake libtool patch clang pkg-config
   openssl ca-certificates iproute2 iputils-ping nftables procps
-  openconnect iperf3 ocserv gnutls-bin
+  openconnect iperf3 ocserv gnutls-bin jq
 )
 missing=()
 for p in "${packages[@]}"; do
