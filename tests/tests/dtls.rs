@@ -48,7 +48,8 @@ fn psk_negotiate_comes_up_and_carries_iperf3_both_ways() {
     let mut c = lab
         .openconnect_dtls(0, "alice", "alice-secret", &[])
         .unwrap();
-    c.wait_up(UP).unwrap();
+    let (_, took) = c.wait_up(UP).unwrap();
+    println!("connect time with DTLS (spawn → tunnel configured): {took:?}");
     let up = wait_for(Duration::from_secs(15), || {
         dtls_established(&c).then_some(())
     });

@@ -204,6 +204,51 @@ impl Shared {
     }
 }
 
+/// A DTLS id registered with the UDP demultiplexer, and the queue its datagrams arrive on.
+/// Registered on the control path *before* the CONNECT response leaves, so the client's first
+/// ClientHello (sent the moment it reads the response) is never dropped as unknown — that drop
+/// cost a 1 s DTLS retransmission on most connects. Dropping the route unregisters the id.
+#[derive(Debug)]
+pub struct DtlsRoute {
+    shared: Arc<Shared>,
+    id: [u8; 32],
+    /// Sender side, for registering peer addresses.
+    pub tx: mpsc::Sender<Datagram>,
+    /// Receiver side, taken by the tunnel.
+    pub rx: Option<mpsc::Receiver<Datagram>>,
+}
+
+impl DtlsRoute {
+    /// Registers `id`; datagrams for it queue up (bounded) until the tunnel starts reading.
+    pub fn register(shared: &Arc<Shared>, id: [u8; 32], depth: usize) -> Self {
+        let (tx, rx) = mpsc::channel(depth);
+        shared
+            .dtls_ids
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, tx.clone());
+        Self {
+            shared: shared.clone(),
+            id,
+            tx,
+            rx: Some(rx),
+        }
+    }
+}
+
+impl Drop for DtlsRoute {
+    fn drop(&mut self) {
+        let mut ids = self
+            .shared
+            .dtls_ids
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if ids.get(&self.id).is_some_and(|t| t.same_channel(&self.tx)) {
+            ids.remove(&self.id);
+        }
+    }
+}
+
 /// The data-path workers have exited.
 #[derive(Debug, Clone, Copy, thiserror::Error)]
 #[error("the data-path workers have stopped")]

@@ -18,6 +18,7 @@ use wolfguard_runtime::pool::Priority;
 use wolfguard_tls::{DtlsKeys, HandshakeStatus, ReadOutcome, TlsSession};
 
 use crate::auth::Verdict;
+use crate::dataplane::DtlsRoute;
 use crate::server::{DtlsContexts, Server};
 use crate::sessions::AttachError;
 use crate::tunnel::{DtlsSetup, TunnelJob, TunnelParams, liveness_config};
@@ -572,6 +573,13 @@ async fn connect(
         .dtls
         .as_ref()
         .and_then(|d| dtls_setup(server, d, &req, &mut conn.tls));
+    let dtls_route = dtls.as_ref().map(|d| {
+        DtlsRoute::register(
+            &server.dataplane.shared,
+            d.app_id,
+            crate::tunnel::QUEUE_DEPTH,
+        )
+    });
     let udp_port = conn.tcp.local_addr().map_or(443, |a| a.port());
     let response = server.connect_response(
         &req,
@@ -600,6 +608,7 @@ async fn connect(
         ipv4: attached.ipv4,
         ipv6: attached.ipv6,
         dtls,
+        dtls_route,
         liveness: liveness_config(
             server.dpd_for(&req),
             timeouts.idle_timeout,

@@ -21,7 +21,7 @@ use wolfguard_proto::timers::{Liveness, LivenessAction, LivenessConfig, counts_f
 use wolfguard_sys::AsyncDevice;
 use wolfguard_tls::{ReadOutcome, TlsSession};
 
-use crate::dataplane::{Datagram, Shared, source};
+use crate::dataplane::{Datagram, DtlsRoute, Shared, source};
 use crate::sessions::Stop;
 
 mod dtls_channel;
@@ -30,7 +30,7 @@ use dtls_channel::DtlsChannel;
 pub use dtls_channel::DtlsSetup;
 
 /// Packets queued towards one client before the TUN reader starts dropping them.
-const QUEUE_DEPTH: usize = 512;
+pub const QUEUE_DEPTH: usize = 512;
 /// Packets encrypted per wake-up before the socket is flushed.
 const BATCH: usize = 64;
 
@@ -72,6 +72,8 @@ pub struct TunnelParams {
     pub stop: watch::Receiver<Stop>,
     /// The DTLS channel's id, keys and mode, when DTLS was announced to the client.
     pub dtls: Option<DtlsSetup>,
+    /// The DTLS id's registration with the UDP demultiplexer (made before the response left).
+    pub dtls_route: Option<DtlsRoute>,
 }
 
 /// How a tunnel ended.
@@ -123,7 +125,7 @@ pub async fn run(job: TunnelJob, tun: Arc<AsyncDevice>, shared: Arc<Shared>) {
         tcp,
         tls,
         leftover,
-        params,
+        mut params,
     } = job;
     let tcp = match TcpStream::from_std(tcp) {
         Ok(t) => t,
@@ -146,15 +148,16 @@ pub async fn run(job: TunnelJob, tun: Arc<AsyncDevice>, shared: Arc<Shared>) {
     }
     shared.counters.tunnels.fetch_add(1, Ordering::Relaxed);
     // DTLS: announce the App-ID so the UDP demultiplexer can route this client's ClientHello.
-    let (dtx, drx) = mpsc::channel::<Datagram>(QUEUE_DEPTH);
-    let app_id = params.dtls.as_ref().map(|d| d.app_id);
-    if let Some(id) = app_id {
-        shared
-            .dtls_ids
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id, dtx.clone());
-    }
+    // DTLS: the App-ID was registered with the UDP demultiplexer before the CONNECT response
+    // left; datagrams may already be waiting.
+    let mut route = params.dtls_route.take();
+    let (dtx, drx) = match route.as_mut() {
+        Some(r) => (
+            r.tx.clone(),
+            r.rx.take().unwrap_or_else(|| mpsc::channel(1).1),
+        ),
+        None => mpsc::channel::<Datagram>(1),
+    };
     let dtls = params
         .dtls
         .clone()
@@ -177,12 +180,6 @@ pub async fn run(job: TunnelJob, tun: Arc<AsyncDevice>, shared: Arc<Shared>) {
     tracing::info!(session = params.session, user = %params.user, group = ?params.group, peer = %params.peer,
         ipv4 = ?params.ipv4, ipv6 = ?params.ipv6, "tunnel up");
     let end = t.main_loop(rx, drx, params.stop.clone()).await;
-    if let Some(id) = app_id {
-        let mut ids = shared.dtls_ids.lock().unwrap_or_else(|e| e.into_inner());
-        if ids.get(&id).is_some_and(|t| t.same_channel(&dtx)) {
-            ids.remove(&id);
-        }
-    }
     let (dtls_rx, dtls_tx, dtls_handshakes) = match &t.dtls {
         Some(d) => {
             for p in &d.peers_seen {
@@ -192,6 +189,7 @@ pub async fn run(job: TunnelJob, tun: Arc<AsyncDevice>, shared: Arc<Shared>) {
         }
         None => (0, 0, 0),
     };
+    drop(route);
     for a in addrs.iter().flatten() {
         shared.router.remove(a, &tx);
     }
