@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark: wolfguard against Debian's ocserv, driven by the same openconnect client.
 #
-#   netns wgb-s-XXXX (server)                         netns wgb-c-XXXX (client)
+#   netns wgb-s-XXXXXX (server)                       netns wgb-c-XXXXXX (client)
 #   wolfguard | ocserv :443 ── 10.98.0.1 ═══ veth ═══ 10.98.0.2 ── openconnect
 #   iperf3 -s (0.0.0.0)   server end of the tunnel ◄═══ CSTP/DTLS ═══► tun0 192.168.99.x
 #
 # Usage: sudo tests/bench/run.sh [--out FILE] [--duration SECS]
 #   WOLFGUARD_BIN   wolfguard binary (default: target/release/wolfguard of this repository)
+#   BENCH_LOGS      directory to copy all logs, configs and iperf3 JSON into before cleanup
 #
-# Measures, for each server in turn (wolfguard first, then ocserv): connect time (median of 5),
-# ping latency through the tunnel, iperf3 throughput (1 and 4 streams, upload and download) and
-# server CPU seconds per GB moved, over TLS only (--no-dtls) and with DTLS (client default).
+# Measures, for each server in turn (wolfguard first, then ocserv), over TLS only (--no-dtls) and
+# with DTLS (client default): connect time (median of 5), ping latency through the tunnel, iperf3
+# throughput (1 and 4 streams, upload and download) and server CPU seconds per GB moved.
 # Everything happens in two private network namespaces; a trap removes them, the processes it
 # started (by PID) and its temporary directory on every exit. See docs/performance.md.
-set -euo pipefail
+set -eEuo pipefail
+trap 'echo "bench: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 
 OUT=""
 DUR=8
@@ -23,7 +25,7 @@ POOL_PREFIX=192.168.99.
 USER_NAME=bench
 USER_PASS=bench-secret-pw
 
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 while [ $# -gt 0 ]; do
     case "$1" in
     --out) OUT=${2:?--out needs a file}; shift 2 ;;
@@ -93,7 +95,7 @@ stop_pid() { # PID SIGNAL GRACE_SECONDS: signal the process, SIGKILL it and its 
 
 cleanup() {
     local rc=$?
-    trap - EXIT INT TERM
+    trap - EXIT INT TERM ERR
     set +e
     if [ -n "$WATCHDOG" ]; then kill "$WATCHDOG" 2>/dev/null; wait "$WATCHDOG" 2>/dev/null; fi
     if [ "${#PIDS[@]}" -gt 0 ]; then
@@ -110,11 +112,16 @@ cleanup() {
         for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
     fi
     if [ "$rc" != 0 ] && [ -n "$TMP" ] && [ -d "$TMP" ]; then
-        for f in "$TMP"/*.log; do
+        local last
+        last=$(ls -t "$TMP"/oc-*.log 2>/dev/null | head -n1)
+        for f in "$TMP"/wolfguard.log "$TMP"/ocserv.log $last; do
             [ -f "$f" ] || continue
             echo "----- tail of $(basename "$f")" >&2
             tail -n 25 "$f" >&2
         done
+    fi
+    if [ -n "${BENCH_LOGS:-}" ] && [ -n "$TMP" ] && [ -d "$TMP" ]; then
+        mkdir -p "$BENCH_LOGS" && cp "$TMP"/*.log "$TMP"/*.json "$TMP"/*.conf "$TMP"/*.toml "$BENCH_LOGS"/ 2>/dev/null
     fi
     ip netns del "$NS_C" 2>/dev/null
     ip netns del "$NS_S" 2>/dev/null
@@ -126,7 +133,15 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # The whole run must end within 10 minutes, whatever happens.
-( sleep 580; echo "bench: time limit reached, aborting" >&2; kill -TERM $$ ) &
+# (The sleep must not hold our stdout open, and must die with the watchdog.)
+(
+    trap 'kill "$sp" 2>/dev/null; exit 0' TERM
+    sleep 580 </dev/null >/dev/null 2>&1 &
+    sp=$!
+    wait "$sp"
+    echo "bench: time limit reached, aborting" >&2
+    kill -TERM $$
+) &
 WATCHDOG=$!
 
 TMP=$(mktemp -d /tmp/wgbench.XXXXXX)
@@ -206,11 +221,13 @@ tree_ticks() { # ROOT_PID -> utime+stime+cutime+cstime summed over the process a
     local pids
     pids=$(descendants "$1" | tr '\n' ' ')
     # shellcheck disable=SC2086
-    (cd /proc && for p in $pids; do cat "$p/stat" 2>/dev/null; done) |
+    (cd /proc && for p in $pids; do cat "$p/stat" 2>/dev/null || true; done) |
         awk '{ l = $0; sub(/^.*\) /, "", l); split(l, f, " "); t += f[12] + f[13] + f[14] + f[15] }
              END { printf "%d\n", t }'
 }
 CLK_TCK=$(getconf CLK_TCK)
+busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8; exit }' /proc/stat; }  # user+nice+system+irq+softirq
+steal_ticks() { awk '/^cpu / { print $9; exit }' /proc/stat; }  # time the hypervisor ran something else
 
 OC_PID=""
 start_client() { # LOG EXTRA_ARGS... : start openconnect; sets OC_PID, T0
@@ -218,7 +235,7 @@ start_client() { # LOG EXTRA_ARGS... : start openconnect; sets OC_PID, T0
     rm -f "$TMP/up" "$TMP/client.env"
     T0=$(now_ns)
     BG_STDIN="$TMP/password" spawn "$NS_C" "$logf" openconnect --protocol=anyconnect --non-inter \
-        --passwd-on-stdin -u "$USER_NAME" --servercert "$PIN" -s "$TMP/client.sh" -i tun0 -v \
+        --passwd-on-stdin -u "$USER_NAME" --servercert "$PIN" -s "$TMP/client.sh" -i tun0 -v --timestamp \
         "$@" https://10.98.0.1/
     OC_PID=$BG_PID
 }
@@ -313,24 +330,35 @@ measure_mode() { # SRV SRV_PID MODE(tls|dtls)
     stop_client
 }
 
-connect_times() { # SRV
-    local srv=$1 i t logf times=()
+connect_times() { # SRV MODE(tls|dtls): median of $CONNECTS connects, from exec to the "up" marker
+    local srv=$1 mode=$2 i t logf extra=() times=() dtls=0
+    [ "$mode" = tls ] && extra=(--no-dtls)
     for ((i = 1; i <= CONNECTS; i++)); do
-        logf="$TMP/oc-$srv-connect$i.log"
-        start_client "$logf"
+        logf="$TMP/oc-$srv-connect-$mode$i.log"
+        start_client "$logf" "${extra[@]}"
         wait_up "$logf" || return 1
         t=$(cat "$TMP/up")
         times+=("$(( (t - T0) / 1000 ))")   # µs
+        grep -q 'Established DTLS connection' "$logf" && dtls=$((dtls + 1))
         stop_client
         sleep 0.3
     done
-    V[$srv.connect]=$(printf '%s\n' "${times[@]}" | median | awk '{ printf "%.1f", $1 / 1000 }')
-    NOTE[$srv.connects]="$(printf '%s ' "${times[@]}" | awk '{ for (i = 1; i <= NF; i++) printf "%s%.1f", (i > 1 ? ", " : ""), $i / 1000 }') ms"
+    NOTE[$srv.connects.$mode]="$(printf '%s ' "${times[@]}" | awk '{ for (i = 1; i <= NF; i++) printf "%s%.1f", (i > 1 ? ", " : ""), $i / 1000 }') ms"
+    if [ "$mode" = dtls ] && [ "$dtls" -lt "$CONNECTS" ]; then
+        V[$srv.connect_$mode]="n/a (no DTLS)"
+        NOTE[$srv.connects.$mode]+=" (DTLS established in $dtls of $CONNECTS)"
+    else
+        V[$srv.connect_$mode]=$(printf '%s\n' "${times[@]}" | median | awk '{ printf "%.1f", $1 / 1000 }')
+    fi
+    log "$srv: connect times ($mode) ${NOTE[$srv.connects.$mode]}"
 }
 
+
 run_server() { # SRV: start it, measure everything, stop it
-    local srv=$1 spid
+    local srv=$1 spid sys0 own0 t0 sys1 own1 t1 st0 st1
     NOTE[$srv.load_before]=$(cut -d' ' -f1-3 /proc/loadavg)
+    # CPU time used on the machine outside this script's process tree (other people's builds…)
+    sys0=$(busy_ticks); own0=$(tree_ticks $$); t0=$(now_ns); st0=$(steal_ticks)
     if [ "$srv" = wolfguard ]; then
         mkdir -p "$TMP/wg-state"
         cat >"$TMP/wolfguard.toml" <<EOF
@@ -389,11 +417,14 @@ EOF
     spid=$BG_PID
     wait_listen "$spid" 20 || die "$srv did not start listening on :443 (log: see below)"
     log "$srv started (pid $spid)"
-    connect_times "$srv" || die "$srv: connect failed"
-    log "$srv: connect times ${NOTE[$srv.connects]}"
+    connect_times "$srv" tls || die "$srv: connect failed"
+    connect_times "$srv" dtls || die "$srv: connect failed"
     measure_mode "$srv" "$spid" tls || die "$srv: TLS measurements failed"
     measure_mode "$srv" "$spid" dtls || die "$srv: DTLS measurements failed"
     NOTE[$srv.load_after]=$(cut -d' ' -f1-3 /proc/loadavg)
+    sys1=$(busy_ticks); own1=$(tree_ticks $$); t1=$(now_ns); st1=$(steal_ticks)
+    NOTE[$srv.foreign]=$(awk -v s=$((sys1 - sys0)) -v o=$((own1 - own0)) -v hz="$CLK_TCK" -v w=$(( (t1 - t0) / 1000000 )) -v st=$((st1 - st0)) \
+        'BEGIN { f = (s - o) / hz; if (f < 0) f = 0; printf "machine busy %.1f CPU-s, benchmark processes %.1f CPU-s, other %.1f CPU-s, steal %.1f CPU-s, in %.0f s", s / hz, o / hz, f, st / hz, w / 1000 }')
     stop_pid "$spid" TERM 10
     for ((i = 0; i < 100; i++)); do
         ip netns exec "$NS_S" ss -Hltn 'sport = :443' | grep -q . || break
@@ -407,12 +438,15 @@ START=$(date -u '+%Y-%m-%d %H:%M UTC')
 CPU_MODEL=$(lscpu | awk -F: '/^Model name/ { gsub(/^ +/, "", $2); print $2; exit }')
 NCPU=$(nproc)
 KERNEL=$(uname -r)
-WG_VER="$("$WG_BIN" --version 2>/dev/null | head -n1) ($WG_BIN)"
-OCSERV_VER=$("$OCSERV_BIN" --version 2>/dev/null | head -n1)
+WG_VER="$("$WG_BIN" --version 2>/dev/null | head -n1) ($WG_BIN, built $(date -u -r "$WG_BIN" '+%Y-%m-%d %H:%M UTC'))"
+OCSERV_VER=$("$OCSERV_BIN" --version 2>&1 | grep -m1 . || true)
 OC_VER=$(openconnect --version 2>/dev/null | head -n1)
 IPERF_VER=$(iperf3 --version 2>/dev/null | head -n1 | awk '{ print $1, $2 }')
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
-case "$LOAD0" in 0.*) ;; *) log "warning: load average is $LOAD0 — other work on this machine will skew the numbers" ;; esac
+b0=$(busy_ticks); sleep 1; b1=$(busy_ticks)
+IDLE_BUSY=$(awk -v t=$((b1 - b0)) -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", t / hz }')
+awk -v b="$IDLE_BUSY" 'BEGIN { exit !(b > 0.2) }' &&
+    log "warning: the machine was busy ($IDLE_BUSY CPU-s in the second before the start): other work skews the numbers"
 
 run_server wolfguard
 run_server ocserv
@@ -421,7 +455,8 @@ alive "$IPERF_PID" && stop_pid "$IPERF_PID" TERM 3
 # ---------------------------------------------------------------------------------------------
 # Report
 ROWS=(
-    "connect|Connect time, median of $CONNECTS (ms)|lower"
+    "connect_tls|TLS connect time, median of $CONNECTS (ms)|lower"
+    "connect_dtls|DTLS connect time, median of $CONNECTS (ms)|lower"
 )
 for mode in tls dtls; do
     M=$([ $mode = tls ] && echo "TLS" || echo "DTLS")
@@ -459,11 +494,13 @@ TSV="$TMP/table.tsv"
 notes() {
     echo "Run: $START; ${DUR} s per iperf3 run; client and server share the same $NCPU CPUs"
     echo "CPU: $CPU_MODEL, $NCPU CPUs; kernel $KERNEL; no sysctl or kernel tuning for either server"
-    echo "Load average (1/5/15 min): at start $LOAD0; wolfguard phase ${NOTE[wolfguard.load_before]} -> ${NOTE[wolfguard.load_after]}; ocserv phase ${NOTE[ocserv.load_before]} -> ${NOTE[ocserv.load_after]}"
+    echo "Machine busy in the second before the start: $IDLE_BUSY CPU-s"
+    echo "Load average (1/5/15 min; includes the benchmark itself): at start $LOAD0; wolfguard phase ${NOTE[wolfguard.load_before]} -> ${NOTE[wolfguard.load_after]}; ocserv phase ${NOTE[ocserv.load_before]} -> ${NOTE[ocserv.load_after]}"
+    echo "CPU use during each phase (/proc/stat user+system+irq+softirq vs this script's process tree; other = everything else, kernel threads and interrupts included): wolfguard: ${NOTE[wolfguard.foreign]}; ocserv: ${NOTE[ocserv.foreign]}"
     echo "wolfguard: $WG_VER"
     echo "ocserv: $OCSERV_VER; client: $OC_VER; $IPERF_VER"
     for s in wolfguard ocserv; do
-        echo "$s: iperf3 target ${NOTE[$s.target]:-?}; connects ${NOTE[$s.connects]:-?}"
+        echo "$s: iperf3 target ${NOTE[$s.target]:-?}; connect times TLS ${NOTE[$s.connects.tls]:-?}; DTLS ${NOTE[$s.connects.dtls]:-?}"
         echo "$s TLS: ${NOTE[$s.tls]:-?}; tun0 ${NOTE[$s.tls.mtu]:-?}; ping loss ${NOTE[$s.tls.loss]:-?}"
         echo "$s DTLS: ${NOTE[$s.dtls]:-?}; tun0 ${NOTE[$s.dtls.mtu]:-n/a}; ping loss ${NOTE[$s.dtls.loss]:-n/a}"
     done
