@@ -519,6 +519,32 @@ impl Lab {
             })
     }
 
+    /// Starts `iperf3 -s` on the server's tunnel address and waits until it listens.
+    pub fn start_iperf_server(&mut self) -> Result<()> {
+        let ns = self.server_ns.clone();
+        let log = self.dir.join("iperf3-server.log");
+        self.spawn(&ns, &["iperf3", "-s", "-B", "192.168.77.1"], &log)?;
+        wait_for(Duration::from_secs(10), || {
+            self.exec(&ns, "ss -ltn | grep -q 192.168.77.1:5201")
+                .status
+                .success()
+                .then_some(())
+        })
+        .context("iperf3 server does not listen")
+    }
+
+    /// Runs a bounded iperf3 transfer of `mbytes` MiB from client namespace `ns` (server to
+    /// client with `reverse`); returns iperf3's JSON report.
+    pub fn iperf(&self, ns: &str, reverse: bool, mbytes: u32) -> Result<serde_json::Value> {
+        let flag = if reverse { "-R" } else { "" };
+        let cmd = format!("timeout 120 iperf3 -c 192.168.77.1 -n {mbytes}M {flag} -J");
+        let out = self.exec(ns, &cmd);
+        if !out.status.success() {
+            bail!("iperf3 failed: {}", String::from_utf8_lossy(&out.stdout));
+        }
+        Ok(serde_json::from_slice(&out.stdout)?)
+    }
+
     /// Whether the server process is still running.
     pub fn server_alive(&mut self) -> bool {
         matches!(self.server.as_mut().map(Child::try_wait), Some(Ok(None)))

@@ -250,28 +250,11 @@ fn iperf3_100mb_each_direction() {
     let mut lab = Lab::start("iperf", LabOptions::default()).unwrap();
     let mut c = lab.openconnect(0, "alice", "alice-secret", &[]).unwrap();
     c.wait_up(UP).unwrap();
-    let server_ns = lab.server_ns.clone();
-    let log = lab.dir.join("iperf3-server.log");
-    lab.spawn(&server_ns, &["iperf3", "-s", "-B", "192.168.77.1"], &log)
-        .unwrap();
-    wait_for(Duration::from_secs(10), || {
-        lab.exec(&server_ns, "ss -ltn | grep -q 192.168.77.1:5201")
-            .status
-            .success()
-            .then_some(())
-    })
-    .expect("iperf3 server listens");
-    for (dir, flag) in [("upload", ""), ("download", "-R")] {
-        let out = lab.exec(
-            &c.ns,
-            &format!("timeout 120 iperf3 -c 192.168.77.1 -n 100M {flag} -J"),
-        );
-        assert!(
-            out.status.success(),
-            "iperf3 {dir}: {}",
-            String::from_utf8_lossy(&out.stdout)
-        );
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    lab.start_iperf_server().unwrap();
+    for (dir, reverse) in [("upload", false), ("download", true)] {
+        let v = lab
+            .iperf(&c.ns, reverse, 100)
+            .unwrap_or_else(|e| panic!("iperf3 {dir}: {e}"));
         let sent = v["end"]["sum_sent"]["bytes"].as_f64().unwrap();
         let received = v["end"]["sum_received"]["bytes"].as_f64().unwrap();
         let bps = v["end"]["sum_received"]["bits_per_second"]

@@ -11,17 +11,7 @@ fn dtls_established(c: &wolfguard_interop::Client) -> bool {
 }
 
 fn iperf(lab: &mut Lab, client_ns: &str, reverse: bool, mbytes: u32) -> f64 {
-    let flag = if reverse { "-R" } else { "" };
-    let out = lab.exec(
-        client_ns,
-        &format!("timeout 120 iperf3 -c 192.168.77.1 -n {mbytes}M {flag} -J"),
-    );
-    assert!(
-        out.status.success(),
-        "iperf3: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = lab.iperf(client_ns, reverse, mbytes).unwrap();
     v["end"]["sum_received"]["bits_per_second"]
         .as_f64()
         .unwrap()
@@ -29,17 +19,7 @@ fn iperf(lab: &mut Lab, client_ns: &str, reverse: bool, mbytes: u32) -> f64 {
 }
 
 fn start_iperf_server(lab: &mut Lab) {
-    let server_ns = lab.server_ns.clone();
-    let log = lab.dir.join("iperf3-server.log");
-    lab.spawn(&server_ns, &["iperf3", "-s", "-B", "192.168.77.1"], &log)
-        .unwrap();
-    wait_for(Duration::from_secs(10), || {
-        lab.exec(&server_ns, "ss -ltn | grep -q 192.168.77.1:5201")
-            .status
-            .success()
-            .then_some(())
-    })
-    .expect("iperf3 server listens");
+    lab.start_iperf_server().unwrap();
 }
 
 #[test]

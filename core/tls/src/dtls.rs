@@ -274,33 +274,22 @@ impl DtlsSession {
         if self.connected {
             return Ok(HandshakeStatus::Done);
         }
-        // SAFETY: ssl is live and exclusively borrowed; I/O goes through the memory callbacks.
-        let rc = unsafe { sys::wolfSSL_accept(self.ssl.as_ptr()) };
-        if rc == sys::WOLFSSL_SUCCESS as c_int {
-            // In resumption mode only an abbreviated handshake proves the client knows the
-            // master secret; a full handshake would hand a session to anyone.
-            // SAFETY: ssl is live; a pure getter.
-            let reused = unsafe { sys::wolfSSL_session_reused(self.ssl.as_ptr()) } == 1;
-            if self.io.master.is_some() && !reused {
-                return Err(TlsError::Fatal {
-                    code: 0,
-                    reason: "DTLS client did not resume".into(),
-                });
-            }
-            self.connected = true;
-            return Ok(HandshakeStatus::Done);
+        // SAFETY: ssl is live and exclusively borrowed through &mut self.
+        if !unsafe { ffi::accept(self.ssl) }? {
+            return Ok(HandshakeStatus::WantRead);
         }
-        match self.error(rc) {
-            e if e == sys::WOLFSSL_ERROR_WANT_READ as c_int
-                || e == sys::WOLFSSL_ERROR_WANT_WRITE as c_int =>
-            {
-                Ok(HandshakeStatus::WantRead)
-            }
-            e => Err(TlsError::Fatal {
-                code: e,
-                reason: ffi::reason(e),
-            }),
+        // In resumption mode only an abbreviated handshake proves the client knows the master
+        // secret; a full handshake would hand a session to anyone.
+        // SAFETY: ssl is live; a pure getter.
+        let reused = unsafe { sys::wolfSSL_session_reused(self.ssl.as_ptr()) } == 1;
+        if self.io.master.is_some() && !reused {
+            return Err(TlsError::Fatal {
+                code: 0,
+                reason: "DTLS client did not resume".into(),
+            });
         }
+        self.connected = true;
+        Ok(HandshakeStatus::Done)
     }
 
     /// Whether the handshake completed.
@@ -314,20 +303,8 @@ impl DtlsSession {
         if !self.connected {
             return Err(TlsError::NotConnected);
         }
-        let len = c_int::try_from(buf.len()).unwrap_or(c_int::MAX);
-        // SAFETY: ssl is live; buf is valid for `len` bytes of writes.
-        let rc = unsafe { sys::wolfSSL_read(self.ssl.as_ptr(), buf.as_mut_ptr().cast(), len) };
-        if rc > 0 {
-            return Ok(ReadOutcome::Data(rc as usize));
-        }
-        match self.error(rc) {
-            e if e == sys::WOLFSSL_ERROR_ZERO_RETURN as c_int => Ok(ReadOutcome::Closed),
-            e if e == sys::WOLFSSL_ERROR_WANT_READ as c_int => Ok(ReadOutcome::WantRead),
-            e => Err(TlsError::Fatal {
-                code: e,
-                reason: ffi::reason(e),
-            }),
-        }
+        // SAFETY: ssl is live, connected and exclusively borrowed through &mut self.
+        unsafe { ffi::read(self.ssl, buf) }
     }
 
     /// Encrypts `payload` as one record into the outgoing datagrams.
@@ -335,20 +312,8 @@ impl DtlsSession {
         if !self.connected {
             return Err(TlsError::NotConnected);
         }
-        let len = c_int::try_from(payload.len()).map_err(|_| TlsError::Fatal {
-            code: 0,
-            reason: "record too large".into(),
-        })?;
-        // SAFETY: ssl is live; payload is valid for `len` bytes of reads.
-        let rc = unsafe { sys::wolfSSL_write(self.ssl.as_ptr(), payload.as_ptr().cast(), len) };
-        if rc == len {
-            return Ok(());
-        }
-        let e = self.error(rc);
-        Err(TlsError::Fatal {
-            code: e,
-            reason: ffi::reason(e),
-        })
+        // SAFETY: ssl is live, connected and exclusively borrowed through &mut self.
+        unsafe { ffi::write(self.ssl, payload) }
     }
 
     /// Hands every queued outgoing datagram to `send`, then empties the queue.
@@ -390,11 +355,6 @@ impl DtlsSession {
     pub fn cipher(&self) -> String {
         // SAFETY: ssl is live; returns a static string.
         ffi::owned(unsafe { sys::wolfSSL_get_cipher_name(self.ssl.as_ptr()) }).unwrap_or_default()
-    }
-
-    fn error(&self, rc: c_int) -> c_int {
-        // SAFETY: ssl is live.
-        unsafe { sys::wolfSSL_get_error(self.ssl.as_ptr(), rc) }
     }
 }
 

@@ -146,26 +146,16 @@ impl TlsSession {
 
     /// Drives the server handshake with the bytes fed so far.
     pub fn handshake(&mut self) -> Result<HandshakeStatus, TlsError> {
-        if self.connected {
-            return Ok(HandshakeStatus::Done);
+        if !self.connected {
+            // SAFETY: ssl is live and exclusively borrowed through &mut self; I/O goes through
+            // the in-memory callbacks.
+            self.connected = unsafe { ffi::accept(self.ssl) }?;
         }
-        // SAFETY: ssl is live and owned by &mut self; I/O goes through the in-memory callbacks.
-        let rc = unsafe { sys::wolfSSL_accept(self.ssl.as_ptr()) };
-        if rc == sys::WOLFSSL_SUCCESS as c_int {
-            self.connected = true;
-            return Ok(HandshakeStatus::Done);
-        }
-        match self.error(rc) {
-            e if e == sys::WOLFSSL_ERROR_WANT_READ as c_int
-                || e == sys::WOLFSSL_ERROR_WANT_WRITE as c_int =>
-            {
-                Ok(HandshakeStatus::WantRead)
-            }
-            e => Err(TlsError::Fatal {
-                code: e,
-                reason: ffi::reason(e),
-            }),
-        }
+        Ok(if self.connected {
+            HandshakeStatus::Done
+        } else {
+            HandshakeStatus::WantRead
+        })
     }
 
     /// Whether the handshake has completed.
@@ -178,31 +168,12 @@ impl TlsSession {
         if !self.connected {
             return Err(TlsError::NotConnected);
         }
-        let len = c_int::try_from(buf.len()).unwrap_or(c_int::MAX);
-        // SAFETY: ssl is live; buf is valid for writes of `len` bytes.
-        let rc = unsafe { sys::wolfSSL_read(self.ssl.as_ptr(), buf.as_mut_ptr().cast(), len) };
-        if rc > 0 {
-            return Ok(ReadOutcome::Data(rc as usize));
-        }
-        match self.error(rc) {
-            e if e == sys::WOLFSSL_ERROR_WANT_READ as c_int => {
-                if self.io.eof {
-                    Ok(ReadOutcome::Closed)
-                } else {
-                    Ok(ReadOutcome::WantRead)
-                }
-            }
-            e if e == sys::WOLFSSL_ERROR_ZERO_RETURN as c_int => Ok(ReadOutcome::Closed),
-            e if e == sys::wolfSSL_ErrorCodes_SOCKET_PEER_CLOSED_E
-                || e == sys::WOLFSSL_ERROR_SYSCALL as c_int =>
-            {
-                Ok(ReadOutcome::Closed)
-            }
-            e => Err(TlsError::Fatal {
-                code: e,
-                reason: ffi::reason(e),
-            }),
-        }
+        // SAFETY: ssl is live, connected and exclusively borrowed through &mut self.
+        Ok(match unsafe { ffi::read(self.ssl, buf) }? {
+            // No more input will come once the transport ended.
+            ReadOutcome::WantRead if self.io.eof => ReadOutcome::Closed,
+            other => other,
+        })
     }
 
     /// Encrypts `plaintext` as one TLS record (it must not exceed 16384 bytes) into the outgoing
@@ -214,21 +185,8 @@ impl TlsSession {
         if plaintext.is_empty() {
             return Ok(());
         }
-        let len = c_int::try_from(plaintext.len()).map_err(|_| TlsError::Fatal {
-            code: 0,
-            reason: "record too large".into(),
-        })?;
-        // SAFETY: ssl is live; plaintext is valid for reads of `len` bytes. The send callback
-        // accepts everything, so wolfSSL never returns WANT_WRITE here.
-        let rc = unsafe { sys::wolfSSL_write(self.ssl.as_ptr(), plaintext.as_ptr().cast(), len) };
-        if rc == len {
-            return Ok(());
-        }
-        let e = self.error(rc);
-        Err(TlsError::Fatal {
-            code: e,
-            reason: ffi::reason(e),
-        })
+        // SAFETY: ssl is live, connected and exclusively borrowed through &mut self.
+        unsafe { ffi::write(self.ssl, plaintext) }
     }
 
     /// Queues a close_notify alert.
@@ -297,11 +255,6 @@ impl TlsSession {
     pub fn group(&self) -> Option<String> {
         // SAFETY: ssl is live; the returned string is static or NULL.
         ffi::owned(unsafe { sys::wolfSSL_get_curve_name(self.ssl.as_ptr()) })
-    }
-
-    fn error(&self, rc: c_int) -> c_int {
-        // SAFETY: ssl is live; get_error only reads state left by the previous call.
-        unsafe { sys::wolfSSL_get_error(self.ssl.as_ptr(), rc) }
     }
 }
 
