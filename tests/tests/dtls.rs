@@ -58,6 +58,19 @@ fn psk_negotiate_comes_up_and_carries_iperf3_both_ways() {
     assert!(!lab.events("DTLS up").is_empty());
 }
 
+/// Connects `user` with DTLS allowed and waits until openconnect reports DTLS established.
+fn connect_with_dtls(lab: &mut Lab, user: &str) -> wolfguard_interop::Client {
+    let mut c = lab
+        .openconnect_dtls(0, user, &format!("{user}-secret"), &[])
+        .unwrap();
+    c.wait_up(UP).unwrap();
+    wait_for(Duration::from_secs(15), || {
+        dtls_established(&c).then_some(())
+    })
+    .unwrap_or_else(|| panic!("no DTLS:\n{}", c.log_text()));
+    c
+}
+
 fn ping_ok(lab: &Lab, ns: &str) -> bool {
     lab.exec(ns, "ping -c 2 -i 0.3 -W 1 192.168.77.1")
         .status
@@ -80,14 +93,7 @@ fn udp_blocked_falls_back_to_cstp_and_dtls_returns_from_a_new_port() {
         },
     )
     .unwrap();
-    let mut c = lab
-        .openconnect_dtls(0, "alice", "alice-secret", &[])
-        .unwrap();
-    c.wait_up(UP).unwrap();
-    wait_for(Duration::from_secs(15), || {
-        dtls_established(&c).then_some(())
-    })
-    .unwrap_or_else(|| panic!("no DTLS:\n{}", c.log_text()));
+    let mut c = connect_with_dtls(&mut lab, "alice");
     let ns = c.ns.clone();
     assert!(ping_ok(&lab, &ns));
 
@@ -134,14 +140,7 @@ fn garbage_and_unknown_client_hellos_are_dropped_while_iperf3_runs() {
         },
     )
     .unwrap();
-    let mut c = lab
-        .openconnect_dtls(0, "alice", "alice-secret", &[])
-        .unwrap();
-    c.wait_up(UP).unwrap();
-    wait_for(Duration::from_secs(15), || {
-        dtls_established(&c).then_some(())
-    })
-    .unwrap_or_else(|| panic!("no DTLS:\n{}", c.log_text()));
+    let c = connect_with_dtls(&mut lab, "alice");
     start_iperf_server(&mut lab);
     let rss = |lab: &Lab| -> u64 {
         let out = lab.exec(&lab.server_ns, "ps -o rss= -C wolfguard | head -1");
@@ -268,14 +267,7 @@ fn ecdsa_server_announces_no_rsa_resumption_and_the_client_stays_on_cstp() {
 #[test]
 fn nat_rebinding_keeps_dtls_flowing_without_a_new_handshake() {
     let mut lab = Lab::start("rebind", LabOptions::default()).unwrap();
-    let mut c = lab
-        .openconnect_dtls(0, "carol", "carol-secret", &[])
-        .unwrap();
-    c.wait_up(UP).unwrap();
-    wait_for(Duration::from_secs(15), || {
-        dtls_established(&c).then_some(())
-    })
-    .unwrap_or_else(|| panic!("no DTLS:\n{}", c.log_text()));
+    let mut c = connect_with_dtls(&mut lab, "carol");
     let ns = c.ns.clone();
     assert!(ping_ok(&lab, &ns));
     // A NAT in front of the client picks a new source port for the running flow: the client's

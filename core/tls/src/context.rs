@@ -75,7 +75,36 @@ pub struct ServerContext {
     inner: Arc<CtxHandle>,
 }
 
-struct CtxHandle(NonNull<sys::WOLFSSL_CTX>);
+/// Which server protocol family a context speaks.
+#[derive(Clone, Copy)]
+pub(crate) enum Method {
+    /// TLS 1.2 and 1.3 (the version floor is set afterwards).
+    Tls,
+    /// DTLS 1.2.
+    Dtls12,
+}
+
+/// An owned `WOLFSSL_CTX`, freed on drop. Shared by the TLS and DTLS contexts.
+pub(crate) struct CtxHandle(pub(crate) NonNull<sys::WOLFSSL_CTX>);
+
+impl CtxHandle {
+    /// Initialises wolfSSL once and allocates an empty server context.
+    pub(crate) fn new(method: Method) -> Result<Self, TlsError> {
+        ffi::init()?;
+        let table = match method {
+            // SAFETY: returns a freshly allocated method table (or NULL, which CTX_new rejects).
+            Method::Tls => unsafe { sys::wolfSSLv23_server_method() },
+            // SAFETY: as above.
+            Method::Dtls12 => unsafe { sys::wolfDTLSv1_2_server_method() },
+        };
+        // SAFETY: wolfSSL_CTX_new takes ownership of the method table and returns either NULL or
+        // a fresh context.
+        let raw = unsafe { sys::wolfSSL_CTX_new(table) };
+        NonNull::new(raw)
+            .map(Self)
+            .ok_or(TlsError::Alloc("a TLS or DTLS context"))
+    }
+}
 
 // SAFETY: the CTX is fully configured before the handle is shared and wolfSSL only reads it
 // afterwards (wolfSSL_new takes its own reference under the CTX's internal mutex).
@@ -100,14 +129,7 @@ impl std::fmt::Debug for ServerContext {
 impl ServerContext {
     /// Builds a TLS server context from `config`.
     pub fn new(config: &ServerConfig) -> Result<Self, TlsError> {
-        ffi::init()?;
-        // SAFETY: returns a freshly allocated method table (or NULL, which CTX_new rejects).
-        let method = unsafe { sys::wolfSSLv23_server_method() };
-        // SAFETY: wolfSSL_CTX_new takes ownership of the method table and returns either NULL or
-        // a fresh context.
-        let raw = unsafe { sys::wolfSSL_CTX_new(method) };
-        let ctx = NonNull::new(raw).ok_or(TlsError::Alloc("a TLS context"))?;
-        let handle = CtxHandle(ctx);
+        let handle = CtxHandle::new(Method::Tls)?;
         let ctx = handle.0.as_ptr();
 
         let min = match config.min_version {

@@ -23,6 +23,7 @@ use std::time::Duration;
 
 use wolfssl_sys as sys;
 
+use crate::context::{CtxHandle, Method};
 use crate::{HandshakeStatus, ReadOutcome, TlsError, ffi};
 
 /// The PSK suites openconnect 9.01 offers that the server accepts, strongest first.
@@ -64,21 +65,6 @@ pub struct DtlsContext {
 /// The PSK-NEGOTIATE context (kept as a name for callers that only do PSK).
 pub type DtlsPskContext = DtlsContext;
 
-struct CtxHandle(NonNull<sys::WOLFSSL_CTX>);
-
-// SAFETY: configured completely in `new`, only read afterwards (wolfSSL_new takes its own
-// reference under the context's internal lock).
-unsafe impl Send for CtxHandle {}
-// SAFETY: as above.
-unsafe impl Sync for CtxHandle {}
-
-impl Drop for CtxHandle {
-    fn drop(&mut self) {
-        // SAFETY: allocated by wolfSSL_CTX_new, freed once.
-        unsafe { sys::wolfSSL_CTX_free(self.0.as_ptr()) };
-    }
-}
-
 impl std::fmt::Debug for DtlsContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DtlsContext")
@@ -95,12 +81,7 @@ impl DtlsContext {
         certificate: &std::path::Path,
         private_key: &std::path::Path,
     ) -> Result<Self, TlsError> {
-        ffi::init()?;
-        // SAFETY: returns a fresh method table or NULL (which CTX_new rejects).
-        let method = unsafe { sys::wolfDTLSv1_2_server_method() };
-        // SAFETY: CTX_new takes ownership of the method table.
-        let raw = unsafe { sys::wolfSSL_CTX_new(method) };
-        let handle = CtxHandle(NonNull::new(raw).ok_or(TlsError::Alloc("a DTLS context"))?);
+        let handle = CtxHandle::new(Method::Dtls12)?;
         let ctx = handle.0.as_ptr();
         crate::context::load_identity(ctx, certificate, private_key)?;
         // SAFETY: ctx is live; gen_cookie_cb matches CallbackGenCookie.
@@ -113,12 +94,7 @@ impl DtlsContext {
 
     /// A context accepting [`PSK_CIPHER_LIST`].
     pub fn new() -> Result<Self, TlsError> {
-        ffi::init()?;
-        // SAFETY: returns a fresh method table or NULL (which CTX_new rejects).
-        let method = unsafe { sys::wolfDTLSv1_2_server_method() };
-        // SAFETY: CTX_new takes ownership of the method table.
-        let raw = unsafe { sys::wolfSSL_CTX_new(method) };
-        let handle = CtxHandle(NonNull::new(raw).ok_or(TlsError::Alloc("a DTLS context"))?);
+        let handle = CtxHandle::new(Method::Dtls12)?;
         let ctx = handle.0.as_ptr();
         // The CTX-level callback must exist before wolfSSL_new on a context without a
         // certificate, or wolfSSL_new fails.
