@@ -261,7 +261,7 @@ impl Lab {
             ("auth", format!("password_file = \"{d}/passwd\"\n")),
             (
                 "logging",
-                "level = \"info,wolfguard=debug\"\nformat = \"json\"\n".into(),
+                "level = \"info,wolfguard=debug,wolfguard::tunnel::dtls_channel=trace\"\nformat = \"json\"\n".into(),
             ),
         ];
         for (table, text) in extra {

@@ -294,3 +294,63 @@ fn nat_rebinding_keeps_dtls_flowing_without_a_new_handshake() {
     .expect("tunnel down");
     assert_eq!(down["dtls_handshakes"], 1, "no new handshake was needed");
 }
+
+/// DTLS 1.3 with connection ids, offered to the clients that ask for it. No released
+/// OpenConnect client speaks DTLS 1.3, so the peer is `dtls13-peer` (wolfSSL's own client, the
+/// test peer the issue names) in the client namespace. It logs in with a cookie from the real
+/// openconnect, brings DTLS 1.3 up keyed by the CSTP exporter, pings the server over it, then
+/// moves to a new socket on a *second* local address: with two addresses the server's
+/// IP-only rebinding fallback cannot match, so only the connection id can route it.
+#[test]
+fn dtls13_with_connection_ids_survives_an_address_change() {
+    let lab = Lab::start("dtls13", LabOptions::default()).unwrap();
+    let cookie = lab.authenticate(0, "alice", "alice-secret").unwrap();
+    let ns = lab.client_ns[0].clone();
+    lab.exec_ok(
+        &ns,
+        "dev=$(ip -o -4 addr show to 10.99.0.2/32 | awk '{print $2}')
+         ip addr add 10.99.0.3/24 dev \"$dev\"",
+    )
+    .unwrap();
+    let peer = env!("CARGO_BIN_EXE_dtls13-peer");
+    let out = lab.exec(
+        &ns,
+        &format!("timeout 40 {peer} 10.99.0.1 '{cookie}' 192.168.77.1 10.99.0.3"),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let summary: serde_json::Value = stdout
+        .lines()
+        .last()
+        .and_then(|l| serde_json::from_str(l).ok())
+        .unwrap_or_else(|| panic!("peer printed {stdout:?}\n{}", lab.server_log()));
+    assert!(
+        out.status.success(),
+        "{summary}\n{}\n{}",
+        wolfguard_interop::tail(&String::from_utf8_lossy(&out.stderr), 30),
+        wolfguard_interop::tail(&lab.server_log(), 30)
+    );
+    assert_eq!(summary["version"], "DTLSv1.3");
+    assert_eq!(summary["cid"], true);
+    assert!(
+        summary["moved_to"]
+            .as_str()
+            .is_some_and(|a| a.starts_with("10.99.0.3:"))
+    );
+    let up = lab.events("DTLS up");
+    assert_eq!(up.len(), 1, "one handshake: {up:?}");
+    assert_eq!(up[0]["version"], "DTLSv1.3");
+    assert_eq!(up[0]["cid"], true);
+    let moved = lab.events("DTLS peer moved");
+    assert!(
+        moved.iter().any(|m| m["new"]
+            .as_str()
+            .is_some_and(|a| a.starts_with("10.99.0.3:"))),
+        "{moved:?}"
+    );
+    let down = wait_for(Duration::from_secs(10), || {
+        lab.events("tunnel down").into_iter().next()
+    })
+    .expect("tunnel down after the peer left");
+    assert!(down["dtls_rx_bytes"].as_u64().unwrap_or(0) > 0, "{down:?}");
+    assert!(down["dtls_tx_bytes"].as_u64().unwrap_or(0) > 0, "{down:?}");
+}

@@ -140,6 +140,9 @@ pub struct Shared {
     pub v6_prefix: u8,
     /// DTLS App-ID → the tunnel that announced it (touched only by new UDP flows).
     pub dtls_ids: Mutex<HashMap<[u8; 32], mpsc::Sender<Datagram>>>,
+    /// DTLS connection id → its tunnel (DTLS 1.3 clients that negotiated connection ids): an
+    /// exact route for records arriving from a new address.
+    pub cids: RouteTable<[u8; dtls::SERVER_CID_LEN], Datagram>,
     /// Client UDP address → its tunnel, learnt from the ClientHello.
     pub peers: RouteTable<SocketAddr, Datagram>,
     /// Client IP → its tunnel, only for IPs exactly one tunnel uses: the fallback for a DTLS
@@ -212,6 +215,7 @@ impl Shared {
 pub struct DtlsRoute {
     shared: Arc<Shared>,
     id: [u8; 32],
+    cid: Option<[u8; dtls::SERVER_CID_LEN]>,
     /// Sender side, for registering peer addresses.
     pub tx: mpsc::Sender<Datagram>,
     /// Receiver side, taken by the tunnel.
@@ -219,17 +223,27 @@ pub struct DtlsRoute {
 }
 
 impl DtlsRoute {
-    /// Registers `id`; datagrams for it queue up (bounded) until the tunnel starts reading.
-    pub fn register(shared: &Arc<Shared>, id: [u8; 32], depth: usize) -> Self {
+    /// Registers `id` (and the connection id `cid`, if any); datagrams for them queue up
+    /// (bounded) until the tunnel starts reading.
+    pub fn register(
+        shared: &Arc<Shared>,
+        id: [u8; 32],
+        cid: Option<[u8; dtls::SERVER_CID_LEN]>,
+        depth: usize,
+    ) -> Self {
         let (tx, rx) = mpsc::channel(depth);
         shared
             .dtls_ids
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(id, tx.clone());
+        if let Some(cid) = cid {
+            shared.cids.insert(cid, tx.clone());
+        }
         Self {
             shared: shared.clone(),
             id,
+            cid,
             tx,
             rx: Some(rx),
         }
@@ -245,6 +259,10 @@ impl Drop for DtlsRoute {
             .unwrap_or_else(|e| e.into_inner());
         if ids.get(&self.id).is_some_and(|t| t.same_channel(&self.tx)) {
             ids.remove(&self.id);
+        }
+        drop(ids);
+        if let Some(cid) = self.cid {
+            self.shared.cids.remove(&cid, &self.tx);
         }
     }
 }
@@ -280,6 +298,7 @@ impl DataPlane {
             tun_mtu: usize::from(tun_mtu).min(MAX_PACKET),
             v6_prefix,
             dtls_ids: Mutex::new(HashMap::new()),
+            cids: RouteTable::default(),
             peers: RouteTable::default(),
             peer_ips: RouteTable::default(),
             peer_ip_counts: Mutex::new(HashMap::new()),
@@ -428,8 +447,9 @@ async fn tun_reader(tun: Arc<AsyncDevice>, shared: Arc<Shared>) {
 }
 
 /// Reads datagrams from one of this worker's UDP sockets and hands each to its tunnel. A known
-/// peer is one table lookup; a new peer must open with a ClientHello whose session id is the
-/// App-ID of a live tunnel, otherwise the datagram is counted and dropped without any TLS work.
+/// peer is one table lookup; a new peer must send a record with a live connection id, or open
+/// with a ClientHello whose session id (DTLS 1.2) or PSK identity (DTLS 1.3) is the App-ID of a
+/// live tunnel; otherwise the datagram is counted and dropped without any TLS work.
 async fn udp_reader(socket: Arc<UdpSocket>, shared: Arc<Shared>) {
     let mut buf = BytesMut::with_capacity(64 * 1024);
     loop {
@@ -447,8 +467,16 @@ async fn udp_reader(socket: Arc<UdpSocket>, shared: Arc<Shared>) {
         let tx = match shared.peers.lookup(&peer) {
             Some(tx) => tx,
             None => {
-                let id = dtls::client_hello_session_id(&bytes)
-                    .and_then(|id| <[u8; 32]>::try_from(id).ok());
+                let by_cid = dtls::record_connection_id(&bytes, dtls::SERVER_CID_LEN)
+                    .and_then(|c| <[u8; dtls::SERVER_CID_LEN]>::try_from(c).ok())
+                    .and_then(|c| shared.cids.lookup(&c));
+                if let Some(tx) = by_cid {
+                    // Not learnt here: CIDs are visible on the wire, so only a record that
+                    // decrypts moves the tunnel (and its fast-path entry) to this address.
+                    deliver(&shared, &socket, peer, bytes, tx);
+                    continue;
+                }
+                let id = dtls::client_hello_app_id(&bytes);
                 let known = id.and_then(|id| {
                     shared
                         .dtls_ids
@@ -478,23 +506,34 @@ async fn udp_reader(socket: Arc<UdpSocket>, shared: Arc<Shared>) {
                 }
             }
         };
-        let dgram = Datagram {
-            peer,
-            bytes,
-            socket: socket.clone(),
-        };
-        match tx.try_send(dgram) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                shared
-                    .counters
-                    .udp_queue_full
-                    .fetch_add(1, Ordering::Relaxed);
-            }
-            // The tunnel ended; forget the flow so the client's next ClientHello is looked up
-            // afresh.
-            Err(mpsc::error::TrySendError::Closed(_)) => shared.remove_peer(peer, &tx),
+        deliver(&shared, &socket, peer, bytes, tx);
+    }
+}
+
+/// Queues one datagram for its tunnel (dropping it when the tunnel's queue is full).
+fn deliver(
+    shared: &Shared,
+    socket: &Arc<UdpSocket>,
+    peer: SocketAddr,
+    bytes: Bytes,
+    tx: mpsc::Sender<Datagram>,
+) {
+    let dgram = Datagram {
+        peer,
+        bytes,
+        socket: socket.clone(),
+    };
+    match tx.try_send(dgram) {
+        Ok(()) => {}
+        Err(mpsc::error::TrySendError::Full(_)) => {
+            shared
+                .counters
+                .udp_queue_full
+                .fetch_add(1, Ordering::Relaxed);
         }
+        // The tunnel ended; forget the flow so the client's next ClientHello is looked up
+        // afresh.
+        Err(mpsc::error::TrySendError::Closed(_)) => shared.remove_peer(peer, &tx),
     }
 }
 
@@ -566,6 +605,7 @@ mod tests {
             tun_mtu: 1400,
             v6_prefix: p,
             dtls_ids: Mutex::new(HashMap::new()),
+            cids: RouteTable::default(),
             peers: RouteTable::default(),
             peer_ips: RouteTable::default(),
             peer_ip_counts: Mutex::new(HashMap::new()),

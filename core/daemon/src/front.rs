@@ -506,8 +506,15 @@ fn dtls_setup(
         }
         _ => return None,
     };
+    // Connection ids only matter to DTLS 1.3 clients that ask for them (PSK mode).
+    let cid = matches!(keys, DtlsKeys::Psk(_)).then(|| {
+        let mut cid = [0u8; wolfguard_tls::CID_LEN];
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut cid);
+        cid
+    });
     Some(DtlsSetup {
         app_id: id,
+        cid,
         keys,
         ctx,
         mode,
@@ -577,6 +584,7 @@ async fn connect(
         DtlsRoute::register(
             &server.dataplane.shared,
             d.app_id,
+            d.cid,
             crate::tunnel::QUEUE_DEPTH,
         )
     });

@@ -80,8 +80,16 @@ pub struct ServerContext {
 pub(crate) enum Method {
     /// TLS 1.2 and 1.3 (the version floor is set afterwards).
     Tls,
-    /// DTLS 1.2.
+    /// DTLS 1.2 only (resumption: wolfSSL's secret callback works on the 1.2 state machine).
     Dtls12,
+    /// DTLS 1.2 and 1.3, negotiated per session (the floor is set afterwards).
+    Dtls,
+    /// A TLS 1.2/1.3 client (test peers only).
+    #[cfg(feature = "client")]
+    TlsClient,
+    /// A DTLS 1.3 client (test peers only).
+    #[cfg(feature = "client")]
+    Dtls13Client,
 }
 
 /// An owned `WOLFSSL_CTX`, freed on drop. Shared by the TLS and DTLS contexts.
@@ -96,6 +104,14 @@ impl CtxHandle {
             Method::Tls => unsafe { sys::wolfSSLv23_server_method() },
             // SAFETY: as above.
             Method::Dtls12 => unsafe { sys::wolfDTLSv1_2_server_method() },
+            // SAFETY: as above.
+            Method::Dtls => unsafe { sys::wolfDTLS_server_method() },
+            // SAFETY: as above.
+            #[cfg(feature = "client")]
+            Method::TlsClient => unsafe { sys::wolfSSLv23_client_method() },
+            // SAFETY: as above.
+            #[cfg(feature = "client")]
+            Method::Dtls13Client => unsafe { sys::wolfDTLSv1_3_client_method() },
         };
         // SAFETY: wolfSSL_CTX_new takes ownership of the method table and returns either NULL or
         // a fresh context.
@@ -166,7 +182,42 @@ impl ServerContext {
 
     /// Creates the server side of one new connection.
     pub fn new_session(&self) -> Result<TlsSession, TlsError> {
-        TlsSession::new(self.inner.0, self.clone())
+        TlsSession::new(self.inner.clone(), false)
+    }
+}
+
+/// A TLS client context for test peers: wolfSSL's own client, certificate checks off (the
+/// interop tests pin nothing; they only need a CSTP session and its exporter).
+#[cfg(feature = "client")]
+#[derive(Clone)]
+pub struct ClientContext {
+    inner: Arc<CtxHandle>,
+}
+
+#[cfg(feature = "client")]
+impl std::fmt::Debug for ClientContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientContext").finish_non_exhaustive()
+    }
+}
+
+#[cfg(feature = "client")]
+impl ClientContext {
+    /// A TLS 1.2/1.3 client context that accepts any server certificate.
+    pub fn new() -> Result<Self, TlsError> {
+        let handle = CtxHandle::new(Method::TlsClient)?;
+        // SAFETY: the context is live; VERIFY_NONE with no callback is a valid setting.
+        unsafe {
+            sys::wolfSSL_CTX_set_verify(handle.0.as_ptr(), sys::WOLFSSL_VERIFY_NONE as c_int, None)
+        };
+        Ok(Self {
+            inner: Arc::new(handle),
+        })
+    }
+
+    /// The client side of one new connection; [`TlsSession::handshake`] connects.
+    pub fn new_session(&self) -> Result<TlsSession, TlsError> {
+        TlsSession::new(self.inner.clone(), true)
     }
 }
 

@@ -1,8 +1,13 @@
-//! DTLS 1.2 servers for the OpenConnect data channel, in datagram memory-IO style.
+//! DTLS servers for the OpenConnect data channel, in datagram memory-IO style.
 //!
 //! Two ways to key a session, chosen per tunnel at CONNECT time:
 //! - **PSK-NEGOTIATE** (openconnect ≥ 7.08): the key is the 32-byte `EXPORTER-openconnect-psk`
-//!   value of the CSTP TLS session; the client's PSK identity (always `psk`) is ignored.
+//!   value of the CSTP TLS session; the client's PSK identity (always `psk`) is ignored. The
+//!   context speaks DTLS 1.2 and 1.3: a client that offers DTLS 1.3 (no released OpenConnect
+//!   client does; wolfSSL's own client is the test peer) gets it with
+//!   `TLS13-AES128-GCM-SHA256` keyed by the same exporter, its App-ID as PSK identity, and
+//!   connection ids (RFC 9147 §9) when it asks for them, so its session survives address
+//!   changes without guessing by IP.
 //! - **Resumption** (Cisco Secure Client, openconnect's `X-DTLS12-CipherSuite` and
 //!   `OC-DTLS1_2-*` modes): the client sends a 48-byte master secret over CSTP and then
 //!   "resumes" a session that never existed. The secret callback supplies it, and a handshake
@@ -29,6 +34,14 @@ use crate::{HandshakeStatus, ReadOutcome, TlsError, ffi};
 /// The PSK suites openconnect 9.01 offers that the server accepts, strongest first.
 pub const PSK_CIPHER_LIST: &str =
     "PSK-AES256-GCM-SHA384:PSK-AES128-GCM-SHA256:PSK-CHACHA20-POLY1305";
+
+/// The DTLS 1.3 suite of PSK sessions. wolfSSL pairs an external PSK with its default
+/// `TLS_AES_128_GCM_SHA256` (the binder hash must match the suite), so that is the one offered.
+pub const DTLS13_CIPHER_LIST: &str = "TLS13-AES128-GCM-SHA256";
+
+/// Length of the connection ids the server hands out (see
+/// `wolfguard_proto::dtls::SERVER_CID_LEN`).
+pub const CID_LEN: usize = wolfguard_proto::dtls::SERVER_CID_LEN;
 
 /// How a DTLS session is keyed.
 #[derive(Clone)]
@@ -92,17 +105,27 @@ impl DtlsContext {
         })
     }
 
-    /// A context accepting [`PSK_CIPHER_LIST`].
+    /// A context accepting [`PSK_CIPHER_LIST`] over DTLS 1.2 and [`DTLS13_CIPHER_LIST`] over
+    /// DTLS 1.3.
     pub fn new() -> Result<Self, TlsError> {
-        let handle = CtxHandle::new(Method::Dtls12)?;
+        let handle = CtxHandle::new(Method::Dtls)?;
         let ctx = handle.0.as_ptr();
+        // SAFETY: ctx is live; the version constant is one wolfSSL defines.
+        let rc = unsafe { sys::wolfSSL_CTX_SetMinVersion(ctx, sys::WOLFSSL_DTLSV1_2 as c_int) };
+        if rc != sys::WOLFSSL_SUCCESS as c_int {
+            return Err(TlsError::CipherList(format!(
+                "DTLS 1.2 floor: {}",
+                ffi::reason(rc)
+            )));
+        }
         // The CTX-level callback must exist before wolfSSL_new on a context without a
         // certificate, or wolfSSL_new fails.
         // SAFETY: ctx is live; psk_cb matches wc_psk_server_callback.
         unsafe { sys::wolfSSL_CTX_set_psk_server_callback(ctx, Some(psk_cb)) };
         // SAFETY: ctx is live; gen_cookie_cb matches CallbackGenCookie.
         unsafe { sys::wolfSSL_CTX_SetGenCookie(ctx, Some(gen_cookie_cb)) };
-        let list = std::ffi::CString::new(PSK_CIPHER_LIST).map_err(|_| TlsError::Export)?;
+        let list = std::ffi::CString::new(format!("{PSK_CIPHER_LIST}:{DTLS13_CIPHER_LIST}"))
+            .map_err(|_| TlsError::Export)?;
         // SAFETY: ctx is live; list is NUL-terminated and outlives the call.
         let rc = unsafe { sys::wolfSSL_CTX_set_cipher_list(ctx, list.as_ptr()) };
         if rc != sys::WOLFSSL_SUCCESS as c_int {
@@ -117,13 +140,16 @@ impl DtlsContext {
         })
     }
 
-    /// A server session keyed with `psk`. `mtu` bounds one datagram (headers of IP and UDP
-    /// excluded); records larger than it are refused by [`DtlsSession::write`].
+    /// A server session keyed with `keys`. `mtu` bounds one datagram (headers of IP and UDP
+    /// excluded); records larger than it are refused by [`DtlsSession::write`]. `cid` is the
+    /// connection id the server asks the client to put on its records, used only if the client
+    /// negotiates connection ids (DTLS 1.3 clients that ask; never openconnect 9).
     pub fn new_session(
         &self,
         keys: DtlsKeys,
         cookie_secret: [u8; 32],
         mtu: u16,
+        cid: Option<[u8; CID_LEN]>,
     ) -> Result<DtlsSession, TlsError> {
         let (psk, master, suite) = match keys {
             DtlsKeys::Psk(k) if !self.resume => (k, None, None),
@@ -137,18 +163,58 @@ impl DtlsContext {
                 ));
             }
         };
+        let mut s = self.session(
+            DgramIo {
+                psk,
+                master,
+                cookie_secret,
+                ..DgramIo::default()
+            },
+            false,
+            mtu,
+        )?;
+        let p = s.ssl.as_ptr();
+        let io: *mut DgramIo = &mut *s.io;
+        if let Some(mut cid) = cid {
+            s.use_cid(&mut cid)?;
+        }
+        // A DTLS 1.3 ClientHello with a post-quantum key share may span two datagrams.
+        // SAFETY: p is live.
+        unsafe { sys::wolfSSL_dtls13_allow_ch_frag(p, 1) };
+        if let Some(suite) = suite {
+            let list = std::ffi::CString::new(suite.clone())
+                .map_err(|_| TlsError::CipherList(suite.clone()))?;
+            // SAFETY: p is live; list is NUL-terminated and outlives the call.
+            let rc = unsafe { sys::wolfSSL_set_cipher_list(p, list.as_ptr()) };
+            if rc != sys::WOLFSSL_SUCCESS as c_int {
+                return Err(TlsError::CipherList(format!(
+                    "{suite}: {}",
+                    ffi::reason(rc)
+                )));
+            }
+            // SAFETY: p is live; the callback matches SessionSecretCb and its context is the
+            // boxed DgramIo holding the master secret.
+            let rc = unsafe { sys::wolfSSL_set_session_secret_cb(p, Some(secret_cb), io.cast()) };
+            if rc != sys::WOLFSSL_SUCCESS as c_int {
+                return Err(TlsError::Fatal {
+                    code: rc,
+                    reason: "secret callback refused".into(),
+                });
+            }
+        }
+        Ok(s)
+    }
+
+    /// A session on this context with its I/O callbacks, nonblocking mode and MTU set.
+    fn session(&self, io: DgramIo, client: bool, mtu: u16) -> Result<DtlsSession, TlsError> {
         // SAFETY: the context is live and configured (kept alive by the clone stored below).
         let raw = unsafe { sys::wolfSSL_new(self.inner.0.as_ptr()) };
         let ssl = NonNull::new(raw).ok_or(TlsError::Alloc("a DTLS session"))?;
         let mut s = DtlsSession {
             ssl,
-            io: Box::new(DgramIo {
-                psk,
-                master,
-                cookie_secret,
-                ..DgramIo::default()
-            }),
+            io: Box::new(io),
             connected: false,
+            client,
             _ctx: self.clone(),
         };
         let io: *mut DgramIo = &mut *s.io;
@@ -174,26 +240,62 @@ impl DtlsContext {
                 reason: format!("DTLS MTU {mtu} refused"),
             });
         }
-        if let Some(suite) = suite {
-            let list = std::ffi::CString::new(suite.clone())
-                .map_err(|_| TlsError::CipherList(suite.clone()))?;
-            // SAFETY: p is live; list is NUL-terminated and outlives the call.
-            let rc = unsafe { sys::wolfSSL_set_cipher_list(p, list.as_ptr()) };
-            if rc != sys::WOLFSSL_SUCCESS as c_int {
-                return Err(TlsError::CipherList(format!(
-                    "{suite}: {}",
-                    ffi::reason(rc)
-                )));
-            }
-            // SAFETY: p is live; the callback matches SessionSecretCb and its context is the
-            // boxed DgramIo holding the master secret.
-            let rc = unsafe { sys::wolfSSL_set_session_secret_cb(p, Some(secret_cb), io.cast()) };
-            if rc != sys::WOLFSSL_SUCCESS as c_int {
-                return Err(TlsError::Fatal {
-                    code: rc,
-                    reason: "secret callback refused".into(),
-                });
-            }
+        Ok(s)
+    }
+
+    /// A DTLS 1.3 client context for test peers (wolfSSL's own client: no other DTLS 1.3
+    /// OpenConnect peer exists).
+    #[cfg(feature = "client")]
+    pub fn client13() -> Result<Self, TlsError> {
+        let handle = CtxHandle::new(Method::Dtls13Client)?;
+        let ctx = handle.0.as_ptr();
+        let list = std::ffi::CString::new(DTLS13_CIPHER_LIST).map_err(|_| TlsError::Export)?;
+        // SAFETY: ctx is live; list is NUL-terminated and outlives the call.
+        let rc = unsafe { sys::wolfSSL_CTX_set_cipher_list(ctx, list.as_ptr()) };
+        if rc != sys::WOLFSSL_SUCCESS as c_int {
+            return Err(TlsError::CipherList(ffi::reason(rc)));
+        }
+        Ok(Self {
+            inner: Arc::new(handle),
+            resume: false,
+        })
+    }
+
+    /// A DTLS 1.3 client session (test peers only) keyed with `psk`, sending `identity` as its
+    /// PSK identity and, with `cid`, asking the server for connection ids (`cid` is the id the
+    /// client wants on the server's records). It offers an X25519 key share so its ClientHello
+    /// fits one datagram.
+    #[cfg(feature = "client")]
+    pub fn new_client_session(
+        &self,
+        psk: [u8; 32],
+        identity: &[u8],
+        cid: Option<&mut [u8]>,
+        mtu: u16,
+    ) -> Result<DtlsSession, TlsError> {
+        let mut s = self.session(
+            DgramIo {
+                psk,
+                identity: identity.to_vec(),
+                ..DgramIo::default()
+            },
+            true,
+            mtu,
+        )?;
+        let p = s.ssl.as_ptr();
+        // SAFETY: p is live; the callback matches wc_psk_client_tls13_callback and reads the
+        // session's DgramIo through its read context.
+        unsafe { sys::wolfSSL_set_psk_client_tls13_callback(p, Some(psk_client13_cb)) };
+        // SAFETY: p is live; the group constant is one wolfSSL defines.
+        let rc = unsafe { sys::wolfSSL_UseKeyShare(p, sys::WOLFSSL_ECC_X25519 as u16) };
+        if rc != sys::WOLFSSL_SUCCESS as c_int {
+            return Err(TlsError::CipherList(format!(
+                "X25519 key share: {}",
+                ffi::reason(rc)
+            )));
+        }
+        if let Some(cid) = cid {
+            s.use_cid(cid)?;
         }
         Ok(s)
     }
@@ -205,6 +307,9 @@ struct DgramIo {
     psk: [u8; 32],
     master: Option<[u8; 48]>,
     cookie_secret: [u8; 32],
+    /// The PSK identity a test client sends.
+    #[cfg_attr(not(feature = "client"), allow(dead_code))]
+    identity: Vec<u8>,
     incoming: Vec<u8>,
     has_incoming: bool,
     out: Vec<u8>,
@@ -216,6 +321,7 @@ pub struct DtlsSession {
     ssl: NonNull<sys::WOLFSSL>,
     io: Box<DgramIo>,
     connected: bool,
+    client: bool,
     _ctx: DtlsContext,
 }
 
@@ -251,7 +357,7 @@ impl DtlsSession {
             return Ok(HandshakeStatus::Done);
         }
         // SAFETY: ssl is live and exclusively borrowed through &mut self.
-        if !unsafe { ffi::accept(self.ssl) }? {
+        if !unsafe { ffi::handshake(self.ssl, self.client) }? {
             return Ok(HandshakeStatus::WantRead);
         }
         // In resumption mode only an abbreviated handshake proves the client knows the master
@@ -327,6 +433,45 @@ impl DtlsSession {
         }
     }
 
+    /// Offers connection ids, asking the peer to put `cid` on the records it sends us.
+    fn use_cid(&mut self, cid: &mut [u8]) -> Result<(), TlsError> {
+        let p = self.ssl.as_ptr();
+        // SAFETY: p is live and the handshake has not started.
+        let rc = unsafe { sys::wolfSSL_dtls_cid_use(p) };
+        if rc != sys::WOLFSSL_SUCCESS as c_int {
+            return Err(TlsError::Fatal {
+                code: rc,
+                reason: "connection ids unavailable".into(),
+            });
+        }
+        let len = c_uint::try_from(cid.len()).unwrap_or(c_uint::MAX);
+        // SAFETY: p is live; wolfSSL copies `len` bytes from cid, which outlives the call.
+        let rc = unsafe { sys::wolfSSL_dtls_cid_set(p, cid.as_mut_ptr(), len) };
+        if rc != sys::WOLFSSL_SUCCESS as c_int {
+            return Err(TlsError::Fatal {
+                code: rc,
+                reason: "connection id refused".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Whether the handshake negotiated connection ids.
+    pub fn cid_in_use(&self) -> bool {
+        // SAFETY: ssl is live; pure getters.
+        let enabled = unsafe { sys::wolfSSL_dtls_cid_is_enabled(self.ssl.as_ptr()) } == 1;
+        let mut size: c_uint = 0;
+        // SAFETY: ssl is live; size is a valid out pointer.
+        let rc = unsafe { sys::wolfSSL_dtls_cid_get_rx_size(self.ssl.as_ptr(), &mut size) };
+        enabled && rc == sys::WOLFSSL_SUCCESS as c_int && size > 0
+    }
+
+    /// The negotiated protocol version, e.g. `DTLSv1.2` or `DTLSv1.3`.
+    pub fn version(&self) -> String {
+        // SAFETY: ssl is live; returns a static string.
+        ffi::owned(unsafe { sys::wolfSSL_get_version(self.ssl.as_ptr()) }).unwrap_or_default()
+    }
+
     /// The negotiated suite, e.g. `PSK-AES256-GCM-SHA384`.
     pub fn cipher(&self) -> String {
         // SAFETY: ssl is live; returns a static string.
@@ -389,6 +534,42 @@ unsafe extern "C" fn psk_cb(
     // SAFETY: wolfSSL's key buffer holds `max` ≥ 32 bytes.
     let dst = unsafe { std::slice::from_raw_parts_mut(key, 32) };
     dst.copy_from_slice(&io.psk);
+    32
+}
+
+/// A test client's DTLS 1.3 PSK: identity and key from the session's DgramIo, the one suite.
+#[cfg(feature = "client")]
+unsafe extern "C" fn psk_client13_cb(
+    ssl: *mut sys::WOLFSSL,
+    _hint: *const c_char,
+    identity: *mut c_char,
+    id_max: c_uint,
+    key: *mut c_uchar,
+    key_max: c_uint,
+    suite: *mut *const c_char,
+) -> c_uint {
+    static SUITE: &std::ffi::CStr = c"TLS13-AES128-GCM-SHA256";
+    // SAFETY: ssl is the live session being handshaken; its read context is our DgramIo.
+    let ctx = unsafe { sys::wolfSSL_GetIOReadCtx(ssl) };
+    if ctx.is_null() || (key_max as usize) < 32 {
+        return 0;
+    }
+    // SAFETY: ctx points to the session's DgramIo (see recv_cb for aliasing).
+    let io = unsafe { &*ctx.cast::<DgramIo>() };
+    // wolfSSL's identity buffer holds id_max bytes plus a terminating NUL.
+    if io.identity.len() > id_max as usize {
+        return 0;
+    }
+    // SAFETY: identity is valid for id_max + 1 bytes and the identity fits (checked above).
+    let dst =
+        unsafe { std::slice::from_raw_parts_mut(identity.cast::<u8>(), io.identity.len() + 1) };
+    dst[..io.identity.len()].copy_from_slice(&io.identity);
+    dst[io.identity.len()] = 0;
+    // SAFETY: key holds key_max ≥ 32 bytes.
+    let k = unsafe { std::slice::from_raw_parts_mut(key, 32) };
+    k.copy_from_slice(&io.psk);
+    // SAFETY: suite is wolfSSL's out pointer; the string is static.
+    unsafe { *suite = SUITE.as_ptr() };
     32
 }
 

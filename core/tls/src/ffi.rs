@@ -54,13 +54,19 @@ fn fatal(ssl: NonNull<sys::WOLFSSL>, rc: c_int) -> TlsError {
     }
 }
 
-/// Runs the server handshake as far as the buffered input allows: `Ok(true)` when done.
+/// Runs the server (or, for test peers, the client) handshake as far as the buffered input
+/// allows: `Ok(true)` when done.
 ///
 /// # Safety
 /// `ssl` must be a live session that the caller borrows exclusively for the call.
-pub(crate) unsafe fn accept(ssl: NonNull<sys::WOLFSSL>) -> Result<bool, TlsError> {
-    // SAFETY: the caller guarantees a live, exclusively borrowed session.
-    let rc = unsafe { sys::wolfSSL_accept(ssl.as_ptr()) };
+pub(crate) unsafe fn handshake(ssl: NonNull<sys::WOLFSSL>, client: bool) -> Result<bool, TlsError> {
+    let rc = if client {
+        // SAFETY: the caller guarantees a live, exclusively borrowed session.
+        unsafe { sys::wolfSSL_connect(ssl.as_ptr()) }
+    } else {
+        // SAFETY: as above.
+        unsafe { sys::wolfSSL_accept(ssl.as_ptr()) }
+    };
     if rc == sys::WOLFSSL_SUCCESS as c_int {
         return Ok(true);
     }

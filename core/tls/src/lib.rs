@@ -35,8 +35,13 @@ mod ffi;
 mod key;
 mod session;
 
+#[cfg(feature = "client")]
+pub use context::ClientContext;
 pub use context::{DEFAULT_CIPHER_LIST, DEFAULT_GROUPS, ServerConfig, ServerContext, TlsVersion};
-pub use dtls::{DtlsContext, DtlsKeys, DtlsPskContext, DtlsSession, PSK_CIPHER_LIST};
+pub use dtls::{
+    CID_LEN, DTLS13_CIPHER_LIST, DtlsContext, DtlsKeys, DtlsPskContext, DtlsSession,
+    PSK_CIPHER_LIST,
+};
 pub use error::TlsError;
 pub use key::key_kind;
 pub use session::{HandshakeStatus, ReadOutcome, TlsSession};

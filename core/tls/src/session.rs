@@ -5,7 +5,10 @@ use std::ptr::NonNull;
 
 use wolfssl_sys as sys;
 
-use crate::{ServerContext, TlsError, ffi};
+use std::sync::Arc;
+
+use crate::context::CtxHandle;
+use crate::{TlsError, ffi};
 
 /// Progress of [`TlsSession::handshake`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,8 +48,10 @@ pub struct TlsSession {
     io: Box<Io>,
     arrays_kept: bool,
     connected: bool,
+    /// The client side of a connection (test peers only); servers accept.
+    client: bool,
     // Keeps the context alive as long as the session (wolfSSL also counts references).
-    _ctx: ServerContext,
+    _ctx: Arc<CtxHandle>,
 }
 
 // SAFETY: a WOLFSSL object may move between threads as long as only one uses it at a time, which
@@ -70,18 +75,16 @@ impl Drop for TlsSession {
 }
 
 impl TlsSession {
-    pub(crate) fn new(
-        ctx: NonNull<sys::WOLFSSL_CTX>,
-        owner: ServerContext,
-    ) -> Result<Self, TlsError> {
-        // SAFETY: ctx is a live, configured context kept alive by `owner`.
-        let raw = unsafe { sys::wolfSSL_new(ctx.as_ptr()) };
+    pub(crate) fn new(owner: Arc<CtxHandle>, client: bool) -> Result<Self, TlsError> {
+        // SAFETY: the context is live and configured, kept alive by `owner`.
+        let raw = unsafe { sys::wolfSSL_new(owner.0.as_ptr()) };
         let ssl = NonNull::new(raw).ok_or(TlsError::Alloc("a TLS session"))?;
         let mut session = Self {
             ssl,
             io: Box::default(),
             arrays_kept: true,
             connected: false,
+            client,
             _ctx: owner,
         };
         let io_ptr: *mut Io = &mut *session.io;
@@ -144,12 +147,12 @@ impl TlsSession {
         !self.io.outgoing.is_empty()
     }
 
-    /// Drives the server handshake with the bytes fed so far.
+    /// Drives the handshake with the bytes fed so far.
     pub fn handshake(&mut self) -> Result<HandshakeStatus, TlsError> {
         if !self.connected {
             // SAFETY: ssl is live and exclusively borrowed through &mut self; I/O goes through
             // the in-memory callbacks.
-            self.connected = unsafe { ffi::accept(self.ssl) }?;
+            self.connected = unsafe { ffi::handshake(self.ssl, self.client) }?;
         }
         Ok(if self.connected {
             HandshakeStatus::Done

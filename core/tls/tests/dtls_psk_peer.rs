@@ -42,7 +42,9 @@ fn run(client_key: &[u8; 32], suite: &str) -> (bool, Vec<u8>) {
         .stderr(Stdio::null())
         .spawn()
         .expect("openssl is installed");
-    let mut session = ctx.new_session(DtlsKeys::Psk(PSK), [7; 32], 1400).unwrap();
+    let mut session = ctx
+        .new_session(DtlsKeys::Psk(PSK), [7; 32], 1400, None)
+        .unwrap();
     let mut buf = [0u8; 2048];
     let mut peer = None;
     let mut done = false;
@@ -152,7 +154,7 @@ fn resumption_context_refuses_a_full_handshake() {
         master_secret: [9; 48],
         suite: "ECDHE-RSA-AES256-GCM-SHA384".into(),
     };
-    let mut session = ctx.new_session(keys, [7; 32], 1400).unwrap();
+    let mut session = ctx.new_session(keys, [7; 32], 1400, None).unwrap();
     let mut buf = [0u8; 4096];
     let mut outcome = None;
     let deadline = Instant::now() + Duration::from_secs(4);

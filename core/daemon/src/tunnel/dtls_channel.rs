@@ -32,6 +32,9 @@ pub struct DtlsSetup {
     /// `X-DTLS-App-ID` or `X-DTLS-Session-ID`: the ClientHello session id that routes the flow
     /// to this tunnel.
     pub app_id: [u8; 32],
+    /// The connection id offered to DTLS 1.3 clients (PSK mode only); its records then route
+    /// by it wherever they come from.
+    pub cid: Option<[u8; wolfguard_tls::CID_LEN]>,
     /// The session's keys: the TLS exporter value or the client's master secret.
     pub keys: DtlsKeys,
     /// What the CONNECT response announces.
@@ -109,7 +112,12 @@ impl DtlsChannel {
         if !self.peers_seen.contains(&d.peer) && self.peers_seen.len() < 64 {
             self.peers_seen.push(d.peer);
         }
-        let handshake_record = matches!(d.bytes.first(), Some(20..=22));
+        // Handshake records: DTLS 1.2 alert/CCS/handshake content types, or (DTLS 1.3) any
+        // encrypted record in the unified header format, which carries the client's Finished.
+        let handshake_record = matches!(d.bytes.first(), Some(20..=22))
+            || d.bytes
+                .first()
+                .is_some_and(|b| b & 0b1110_0000 == 0b0010_0000);
         if dtls::is_client_hello(&d.bytes) {
             // A retransmitted or cookie-bearing ClientHello continues the handshake of its
             // address; any other starts a new one (a client restarting DTLS uses a new socket).
@@ -161,11 +169,12 @@ impl DtlsChannel {
     fn start_handshake(&mut self, d: &Datagram, now: Instant) {
         let mut cookie = [0u8; 32];
         rand::rng().fill_bytes(&mut cookie);
-        match self
-            .setup
-            .ctx
-            .new_session(self.setup.keys.clone(), cookie, self.setup.mtu)
-        {
+        match self.setup.ctx.new_session(
+            self.setup.keys.clone(),
+            cookie,
+            self.setup.mtu,
+            self.setup.cid,
+        ) {
             Ok(session) => {
                 self.pending = Some(Pending {
                     session,
@@ -185,12 +194,21 @@ impl DtlsChannel {
         };
         p.session.feed(&d.bytes);
         let result = p.session.handshake();
+        let mut flights = 0;
         p.session.drain_outgoing(|out| {
+            flights += 1;
             let _ = p.socket.try_send_to(out, p.peer);
         });
+        tracing::trace!(peer = %p.peer, ?result, datagrams_out = flights, "DTLS handshake step");
         match result {
             Ok(HandshakeStatus::Done) => {
-                tracing::info!(cipher = %p.session.cipher(), peer = %p.peer, "DTLS up");
+                tracing::info!(
+                    version = %p.session.version(),
+                    cipher = %p.session.cipher(),
+                    cid = p.session.cid_in_use(),
+                    peer = %p.peer,
+                    "DTLS up"
+                );
                 self.handshakes += 1;
                 self.session = Some(p.session);
                 self.peer = Some(p.peer);
