@@ -451,63 +451,87 @@ async fn tun_reader(tun: Arc<AsyncDevice>, shared: Arc<Shared>) {
 /// with a ClientHello whose session id (DTLS 1.2) or PSK identity (DTLS 1.3) is the App-ID of a
 /// live tunnel; otherwise the datagram is counted and dropped without any TLS work.
 async fn udp_reader(socket: Arc<UdpSocket>, shared: Arc<Shared>) {
-    let mut buf = BytesMut::with_capacity(64 * 1024);
+    use std::os::fd::AsFd as _;
+    const CHUNK: usize = 256 * 1024;
+    let mut batch = wolfguard_sys::udp::RecvBatch::new(MAX_DATAGRAM);
+    let mut chunk = BytesMut::with_capacity(CHUNK);
     loop {
-        buf.clear();
-        buf.reserve(MAX_DATAGRAM);
-        let peer = match socket.recv_buf_from(&mut buf).await {
-            Ok((_, peer)) => peer,
+        // One recvmmsg per wake-up moves up to 32 datagrams; each is copied once into a shared
+        // chunk so the tunnel gets a cheap `Bytes` and the receive slots are reused at once.
+        if socket.readable().await.is_err() {
+            return;
+        }
+        let n = match socket.try_io(tokio::io::Interest::READABLE, || {
+            wolfguard_sys::udp::recv_batch(socket.as_fd(), &mut batch)
+        }) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
             Err(e) => {
                 // ICMP errors for earlier sends surface here on some kernels; keep reading.
                 tracing::trace!(error = %e, "UDP receive error");
                 continue;
             }
         };
-        let bytes = buf.split().freeze();
-        let tx = match shared.peers.lookup(&peer) {
-            Some(tx) => tx,
-            None => {
-                let by_cid = dtls::record_connection_id(&bytes, dtls::SERVER_CID_LEN)
-                    .and_then(|c| <[u8; dtls::SERVER_CID_LEN]>::try_from(c).ok())
-                    .and_then(|c| shared.cids.lookup(&c));
-                if let Some(tx) = by_cid {
-                    // Not learnt here: CIDs are visible on the wire, so only a record that
-                    // decrypts moves the tunnel (and its fast-path entry) to this address.
-                    deliver(&shared, &socket, peer, bytes, tx);
-                    continue;
+        for i in 0..n {
+            let Some((data, peer)) = batch.get(i) else {
+                shared.counters.udp_unknown.fetch_add(1, Ordering::Relaxed);
+                continue;
+            };
+            if chunk.capacity() < data.len() {
+                chunk = BytesMut::with_capacity(CHUNK);
+            }
+            chunk.extend_from_slice(data);
+            let bytes = chunk.split().freeze();
+            route_datagram(&shared, &socket, peer, bytes);
+        }
+    }
+}
+
+/// Hands one datagram to its tunnel, or counts and drops it.
+fn route_datagram(shared: &Shared, socket: &Arc<UdpSocket>, peer: SocketAddr, bytes: Bytes) {
+    let tx = match shared.peers.lookup(&peer) {
+        Some(tx) => tx,
+        None => {
+            let by_cid = dtls::record_connection_id(&bytes, dtls::SERVER_CID_LEN)
+                .and_then(|c| <[u8; dtls::SERVER_CID_LEN]>::try_from(c).ok())
+                .and_then(|c| shared.cids.lookup(&c));
+            if let Some(tx) = by_cid {
+                // Not learnt here: CIDs are visible on the wire, so only a record that
+                // decrypts moves the tunnel (and its fast-path entry) to this address.
+                deliver(shared, socket, peer, bytes, tx);
+                return;
+            }
+            let id = dtls::client_hello_app_id(&bytes);
+            let known = id.and_then(|id| {
+                shared
+                    .dtls_ids
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get(&id)
+                    .cloned()
+            });
+            match known {
+                Some(tx) => {
+                    shared.add_peer(peer, &tx);
+                    tx
                 }
-                let id = dtls::client_hello_app_id(&bytes);
-                let known = id.and_then(|id| {
-                    shared
-                        .dtls_ids
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .get(&id)
-                        .cloned()
-                });
-                match known {
-                    Some(tx) => {
-                        shared.add_peer(peer, &tx);
-                        tx
-                    }
-                    // Not a ClientHello: perhaps a known client whose NAT mapping changed. The
-                    // tunnel accepts the new address only if the record decrypts.
-                    None if id.is_none() => match shared.peer_ips.lookup(&peer.ip()) {
-                        Some(tx) => tx,
-                        None => {
-                            shared.counters.udp_unknown.fetch_add(1, Ordering::Relaxed);
-                            continue;
-                        }
-                    },
+                // Not a ClientHello: perhaps a known client whose NAT mapping changed. The
+                // tunnel accepts the new address only if the record decrypts.
+                None if id.is_none() => match shared.peer_ips.lookup(&peer.ip()) {
+                    Some(tx) => tx,
                     None => {
                         shared.counters.udp_unknown.fetch_add(1, Ordering::Relaxed);
-                        continue;
+                        return;
                     }
+                },
+                None => {
+                    shared.counters.udp_unknown.fetch_add(1, Ordering::Relaxed);
+                    return;
                 }
             }
-        };
-        deliver(&shared, &socket, peer, bytes, tx);
-    }
+        }
+    };
+    deliver(shared, socket, peer, bytes, tx);
 }
 
 /// Queues one datagram for its tunnel (dropping it when the tunnel's queue is full).

@@ -478,6 +478,9 @@ impl Tunnel {
     }
 
     async fn flush(&mut self) -> std::io::Result<()> {
+        if let Some(d) = self.dtls.as_mut() {
+            d.flush();
+        }
         while self.tls.wants_write() {
             let n = self.tls.outgoing().len();
             self.tcp.write_all(self.tls.outgoing()).await?;

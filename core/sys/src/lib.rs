@@ -7,14 +7,17 @@
 //!
 //! The device is created once with `IFF_MULTI_QUEUE`, and every data-path worker gets its own
 //! queue (its own file descriptor), so no lock is shared between workers on the packet path.
-//! This crate does not know about sessions, TLS or the protocol; it only creates and configures
-//! OS objects. It is one of the two crates allowed to contain `unsafe` code (today it needs none:
-//! tun-rs does the ioctls).
+//! UDP moves in batches ([`udp`]: `recvmmsg`/`sendmmsg`). This crate does not know about
+//! sessions, TLS or the protocol; it only creates and configures OS objects. It is one of the two
+//! crates allowed to contain `unsafe` code (the batched socket calls; tun-rs does the ioctls).
 
 #![warn(missing_docs)]
 
 mod nat;
 mod tun;
+// The batched socket calls need raw libc; every block carries its SAFETY argument.
+#[allow(unsafe_code)]
+pub mod udp;
 
 pub use nat::{NatConfig, NatGuard};
 pub use tun::{TunConfig, TunQueues};
@@ -51,9 +54,13 @@ pub fn udp_socket(
     if addr.is_ipv6() {
         socket.set_only_v6(true)?;
     }
-    // Best effort: a smaller buffer than asked only costs drops under load.
-    let _ = socket.set_recv_buffer_size(buffer);
-    let _ = socket.set_send_buffer_size(buffer);
+    // Best effort: a smaller buffer than asked only costs drops under load. As root the daemon
+    // may go past net.core.rmem_max (ocserv, which does not, drops upload datagrams here).
+    {
+        use std::os::fd::AsFd as _;
+        udp::force_buffer(socket.as_fd(), false, buffer);
+        udp::force_buffer(socket.as_fd(), true, buffer);
+    }
     socket.set_nonblocking(true)?;
     socket.bind(&addr.into())?;
     Ok(socket.into())

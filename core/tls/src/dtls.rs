@@ -409,6 +409,16 @@ impl DtlsSession {
         self.io.out_lens.clear();
     }
 
+    /// Hands every queued outgoing datagram to `send` at once, laid out back to back in one
+    /// buffer with their lengths (for `sendmmsg`), then empties the queue.
+    pub fn drain_outgoing_batch(&mut self, send: impl FnOnce(&[u8], &[usize])) {
+        if !self.io.out_lens.is_empty() {
+            send(&self.io.out, &self.io.out_lens);
+        }
+        self.io.out.clear();
+        self.io.out_lens.clear();
+    }
+
     /// When the handshake retransmission timer should fire, if a handshake is in progress.
     pub fn timeout(&self) -> Option<Duration> {
         if self.connected {

@@ -10,6 +10,7 @@
 
 use std::net::SocketAddr;
 use std::ops::Range;
+use std::os::fd::AsFd as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -234,8 +235,9 @@ impl DtlsChannel {
         self.records.iter().map(|r| &self.inbox[r.clone()])
     }
 
-    /// Encrypts one DTLS frame (type byte + payload) and sends it. False when DTLS is not up or
-    /// the frame does not fit; the caller then uses CSTP.
+    /// Encrypts one DTLS frame (type byte + payload) into the outgoing queue; [`Self::flush`]
+    /// sends the queue. False when DTLS is not up or the frame does not fit; the caller then
+    /// uses CSTP.
     pub fn send(&mut self, frame: &[u8]) -> bool {
         let Some(session) = self.session.as_mut().filter(|s| s.is_connected()) else {
             return false;
@@ -244,19 +246,22 @@ impl DtlsChannel {
             return false;
         }
         self.tx_bytes += frame.len().saturating_sub(1) as u64;
-        self.flush();
         true
     }
 
-    fn flush(&mut self) {
+    /// Sends every queued datagram with as few system calls as possible (`sendmmsg`, up to
+    /// [`wolfguard_sys::udp::BATCH`] datagrams each). UDP semantics: what does not fit the
+    /// socket buffer is dropped, as the network would; DTLS and the tunnelled protocols cope.
+    pub fn flush(&mut self) {
         let (Some(session), Some(socket), Some(peer)) =
             (self.session.as_mut(), self.socket.as_ref(), self.peer)
         else {
             return;
         };
-        // UDP: a full socket buffer drops, as the network would.
-        session.drain_outgoing(|d| {
-            let _ = socket.try_send_to(d, peer);
+        session.drain_outgoing_batch(|flat, lens| {
+            let _ = socket.try_io(tokio::io::Interest::WRITABLE, || {
+                wolfguard_sys::udp::send_batch(socket.as_fd(), peer, flat, lens)
+            });
         });
     }
 
