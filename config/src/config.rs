@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ConfigIssue;
 use crate::{
-    AuthConfig, LoggingConfig, NetworkConfig, ServerConfig, TimeoutsConfig, TlsConfig, example,
+    AuthConfig, LoggingConfig, MetricsConfig, NetworkConfig, ServerConfig, TimeoutsConfig,
+    TlsConfig, example,
 };
 
 /// The configuration of one wolfguard server: one field per TOML table.
@@ -31,6 +32,8 @@ pub struct Config {
     pub auth: AuthConfig,
     /// `[logging]`: filter and format.
     pub logging: LoggingConfig,
+    /// `[metrics]`: the Prometheus endpoint.
+    pub metrics: MetricsConfig,
     /// `[plugins.<name>]`: one table per plugin, passed to the plugin host untouched.
     pub plugins: BTreeMap<String, toml::Table>,
 }
@@ -48,6 +51,7 @@ impl Config {
         self.timeouts.validate(&mut check);
         self.auth.validate(&mut check);
         self.logging.validate(&mut check);
+        self.metrics.validate(&mut check);
         check.issues
     }
 

@@ -259,6 +259,8 @@ impl Lab {
             ),
             ("timeouts", String::new()),
             ("auth", format!("password_file = \"{d}/passwd\"\n")),
+            // Inside the server namespace: loopback there is the lab's own.
+            ("metrics", "listen = [\"127.0.0.1:9220\"]\n".into()),
             (
                 "logging",
                 "level = \"info,wolfguard=debug,wolfguard::tunnel::dtls_channel=trace\"\nformat = \"json\"\n".into(),
@@ -491,6 +493,42 @@ impl Lab {
             log,
             started: Instant::now(),
         })
+    }
+
+    /// Sends `request` (raw HTTP, `\r\n` written as such) to the server's metrics endpoint and
+    /// returns the raw answer.
+    pub fn metrics_raw(&self, request: &str) -> String {
+        let script = self.dir.join("scrape.py");
+        let _ = fs::write(
+            &script,
+            "import socket,sys\n\
+             s=socket.create_connection(('127.0.0.1',9220),timeout=5)\n\
+             s.sendall(sys.argv[1].encode().decode('unicode_escape').encode())\n\
+             d=b''\n\
+             while True:\n    c=s.recv(65536)\n    if not c: break\n    d+=c\n\
+             sys.stdout.write(d.decode())\n",
+        );
+        let out = Command::new("ip")
+            .args(["netns", "exec", &self.server_ns, "timeout", "10", "python3"])
+            .arg(&script)
+            .arg(request.replace('\r', "\\r").replace('\n', "\\n"))
+            .output();
+        out.map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    }
+
+    /// Scrapes `GET /metrics` and returns every sample, keyed by name plus labels as written
+    /// (e.g. `wolfguard_dtls_handshakes_total{result="ok"}`).
+    pub fn metrics(&self) -> HashMap<String, f64> {
+        let text = self.metrics_raw("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+        let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+        body.lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| {
+                let (k, v) = l.rsplit_once(' ')?;
+                Some((k.to_owned(), v.trim().parse().ok()?))
+            })
+            .collect()
     }
 
     /// Runs `openconnect --authenticate` and returns the cookie it printed.

@@ -175,6 +175,29 @@ fn garbage_and_unknown_client_hellos_are_dropped_while_iperf3_runs() {
         "memory grew from {before} KiB to {after} KiB"
     );
     assert!(lab.server_alive());
+    let m = lab.metrics();
+    let get = |k: &str| m.get(k).copied().unwrap_or(-1.0);
+    assert!(get("wolfguard_udp_unknown_total") > 1000.0, "{m:?}");
+    assert!(get("wolfguard_udp_datagrams_total") > get("wolfguard_udp_unknown_total"));
+    assert_eq!(get("wolfguard_tunnels"), 1.0);
+    assert!(
+        get("wolfguard_dtls_handshakes_total{result=\"ok\"}") >= 1.0,
+        "{m:?}"
+    );
+    assert_eq!(get("wolfguard_logins_total{result=\"accepted\"}"), 1.0);
+    // The endpoint itself refuses what is not a scrape.
+    assert!(
+        lab.metrics_raw("GET /other HTTP/1.1\r\n\r\n")
+            .starts_with("HTTP/1.1 404")
+    );
+    assert!(
+        lab.metrics_raw("POST /metrics HTTP/1.1\r\n\r\n")
+            .starts_with("HTTP/1.1 405")
+    );
+    assert!(
+        lab.metrics_raw("\x01\x02 / HTTP/1.1\r\n\r\n")
+            .starts_with("HTTP/1.1 400")
+    );
     lab.stop_server();
     let counters = lab.events("data path counters at shutdown");
     let unknown = counters[0]["udp_unknown"].as_u64().unwrap();

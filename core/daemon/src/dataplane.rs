@@ -50,6 +50,14 @@ pub struct Counters {
     pub udp_unknown: AtomicU64,
     /// Datagrams dropped because the tunnel's DTLS queue was full.
     pub udp_queue_full: AtomicU64,
+    /// Datagrams received on the DTLS sockets.
+    pub udp_datagrams: AtomicU64,
+    /// Completed DTLS handshakes.
+    pub dtls_handshakes: AtomicU64,
+    /// DTLS handshakes that failed (wrong key, refused full handshake in resumption mode, …).
+    pub dtls_handshake_failures: AtomicU64,
+    /// DTLS flows that moved to a new client address without a new handshake.
+    pub dtls_peer_moves: AtomicU64,
 }
 
 /// Largest datagram read from a UDP socket.
@@ -346,6 +354,9 @@ impl DataPlane {
             queue_full = c.queue_full.load(Ordering::Relaxed),
             udp_unknown = c.udp_unknown.load(Ordering::Relaxed),
             udp_queue_full = c.udp_queue_full.load(Ordering::Relaxed),
+            udp_datagrams = c.udp_datagrams.load(Ordering::Relaxed),
+            dtls_handshakes = c.dtls_handshakes.load(Ordering::Relaxed),
+            dtls_handshake_failures = c.dtls_handshake_failures.load(Ordering::Relaxed),
             "data path counters at shutdown"
         );
         self.senders.clear();
@@ -472,6 +483,10 @@ async fn udp_reader(socket: Arc<UdpSocket>, shared: Arc<Shared>) {
                 continue;
             }
         };
+        shared
+            .counters
+            .udp_datagrams
+            .fetch_add(n as u64, Ordering::Relaxed);
         for i in 0..n {
             let Some((data, peer)) = batch.get(i) else {
                 shared.counters.udp_unknown.fetch_add(1, Ordering::Relaxed);

@@ -340,8 +340,18 @@ async fn post(
         Err(_) => Verdict::Reject("auth pool saturated"),
     };
     let groups = match verdict {
-        Verdict::Accept { groups } => groups,
+        Verdict::Accept { groups } => {
+            server
+                .auth_counters
+                .accepted
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            groups
+        }
         Verdict::Reject(why) => {
+            server
+                .auth_counters
+                .rejected
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             conv.failures += 1;
             tracing::info!(peer = %conn.peer, user = %user, reason = why,
                 attempt = conv.failures, "authentication failed");

@@ -18,6 +18,7 @@ mod dataplane;
 mod front;
 mod init;
 mod leases;
+mod metrics;
 mod passwd;
 mod server;
 mod sessions;

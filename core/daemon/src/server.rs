@@ -45,6 +45,8 @@ pub struct Server {
     pub dataplane: DataPlane,
     /// Where blocking work runs.
     pub pool: PriorityPool,
+    /// Login counters for the metrics endpoint.
+    pub auth_counters: AuthCounters,
     /// The password backend.
     pub auth: Arc<dyn Authenticator>,
     /// The TUN device's MTU (largest data MTU handed out).
@@ -165,6 +167,7 @@ impl Server {
             sessions,
             dataplane,
             pool,
+            auth_counters: AuthCounters::default(),
             auth,
             tun_mtu,
             nat,
@@ -301,6 +304,15 @@ fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create server.state_dir {}", dir.display()))
 }
 
+/// Password-check outcomes, for the metrics endpoint.
+#[derive(Debug, Default)]
+pub struct AuthCounters {
+    /// Accepted logins.
+    pub accepted: std::sync::atomic::AtomicU64,
+    /// Rejected logins (wrong password, unknown or locked user, backend failure).
+    pub rejected: std::sync::atomic::AtomicU64,
+}
+
 /// Runs the server until SIGINT or SIGTERM.
 pub async fn run(server: Arc<Server>) -> anyhow::Result<()> {
     let mut listeners = Vec::new();
@@ -351,6 +363,10 @@ pub async fn run(server: Arc<Server>) -> anyhow::Result<()> {
             }
         })
     };
+    // Bound here, so a taken metrics port fails start-up with its address named.
+    let metrics = crate::metrics::bind(&server.config.metrics.listen)?;
+    let metrics =
+        (!metrics.is_empty()).then(|| tokio::spawn(crate::metrics::serve(server.clone(), metrics)));
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
         _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: shutting down"),
@@ -358,6 +374,9 @@ pub async fn run(server: Arc<Server>) -> anyhow::Result<()> {
     }
     tasks.abort_all();
     sweeper.abort();
+    if let Some(m) = metrics {
+        m.abort();
+    }
     server.sessions.shutdown_all();
     Ok(())
 }

@@ -418,10 +418,22 @@ impl Tunnel {
     fn handle_datagram(&mut self, dgram: Datagram) -> Option<End> {
         let now = Instant::now();
         let d = self.dtls.as_mut()?;
+        let (ok_before, failed_before) = (d.handshakes, d.handshake_failures);
         d.receive(dgram, now);
+        let c = &self.shared.counters;
+        c.dtls_handshakes.fetch_add(
+            u64::from(d.handshakes - ok_before),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        c.dtls_handshake_failures.fetch_add(
+            u64::from(d.handshake_failures - failed_before),
+            std::sync::atomic::Ordering::Relaxed,
+        );
         if let Some(moved) = d.take_moved_peer() {
             // Later datagrams from the new address take the fast path again.
             self.shared.add_peer(moved, &self.dtx);
+            c.dtls_peer_moves
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         self.dpd_scratch.clear();
         let mut end = None;

@@ -81,6 +81,8 @@ pub struct DtlsChannel {
     pub tx_bytes: u64,
     /// Completed handshakes (1 normally; more after client DTLS reconnects).
     pub handshakes: u32,
+    /// Handshakes that failed.
+    pub handshake_failures: u32,
     moved_to: Option<SocketAddr>,
 }
 
@@ -102,6 +104,7 @@ impl DtlsChannel {
             rx_bytes: 0,
             tx_bytes: 0,
             handshakes: 0,
+            handshake_failures: 0,
             moved_to: None,
         }
     }
@@ -221,7 +224,10 @@ impl DtlsChannel {
                 p.retransmit_at = now + p.session.timeout().unwrap_or(Duration::from_secs(1));
                 self.pending = Some(p);
             }
-            Err(e) => tracing::info!(error = %e, peer = %p.peer, "DTLS handshake failed"),
+            Err(e) => {
+                self.handshake_failures += 1;
+                tracing::info!(error = %e, peer = %p.peer, "DTLS handshake failed");
+            }
         }
     }
 
