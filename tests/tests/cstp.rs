@@ -437,3 +437,43 @@ fn nat_and_split_routes_reach_a_host_behind_the_server() {
         "the NAT table goes with the server"
     );
 }
+
+/// A TLS 1.2 client renegotiating inside a tunnel (`X-CSTP-Rekey-Method: ssl`, here right
+/// away and so far too soon). wolfSSL 5.9.4 dereferenced freed handshake arrays on such a
+/// ClientHello — one client could take the whole server down. Now the renegotiation completes,
+/// and since it came sooner than rekey_time/2 (ocserv's rule) the tunnel is closed while the
+/// server keeps serving. The peer is `openssl s_client` typing the CONNECT request by hand.
+#[test]
+fn tls12_renegotiation_in_a_tunnel_is_rate_limited_and_never_crashes_the_server() {
+    let mut lab = Lab::start("reneg", LabOptions::default()).unwrap();
+    let cookie = lab.authenticate(0, "bob", "bob-secret").unwrap();
+    let cookie = if cookie.contains("webvpn=") {
+        cookie
+    } else {
+        format!("webvpn={cookie}")
+    };
+    let ns = lab.client_ns[0].clone();
+    let script = format!(
+        "(printf 'CONNECT /CSCOSSLC/tunnel HTTP/1.1\\nHost: 10.99.0.1\\nCookie: {cookie}\\n\
+         X-CSTP-Version: 1\\nX-CSTP-Address-Type: IPv4\\n\\n'; sleep 1; echo R; sleep 2) | \
+         timeout 10 openssl s_client -tls1_2 -crlf -connect 10.99.0.1:443 2>&1"
+    );
+    let out = lab.exec(&ns, &script);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("RENEGOTIATING"), "{text}");
+    assert!(
+        text.contains("X-CSTP-Address"),
+        "the tunnel came up first: {text}"
+    );
+    let refused = wait_for(Duration::from_secs(5), || {
+        lab.events("TLS renegotiation sooner than rekey_time/2: disconnecting")
+            .into_iter()
+            .next()
+    });
+    assert!(refused.is_some(), "{}", lab.server_log());
+    assert!(lab.server_alive(), "the server survived the renegotiation");
+    // And it still serves: a normal client connects and passes traffic.
+    let mut c = lab.openconnect(0, "alice", "alice-secret", &[]).unwrap();
+    c.wait_up(Duration::from_secs(20)).unwrap();
+    assert!(ping(&lab, &c.ns, "192.168.77.1"));
+}

@@ -36,6 +36,9 @@ fn psk_negotiate_comes_up_and_carries_iperf3_both_ways() {
     assert!(up.is_some(), "no DTLS:\n{}", c.log_text());
     let log = c.log_text();
     assert!(log.contains("(DTLS1.2)-(PSK)-(AES-256-GCM)"), "{log}");
+    // Rekey as ocserv announces it: DTLS 10 s behind CSTP, renegotiated in place (`ssl`).
+    assert!(log.contains("X-DTLS-Rekey-Time: 172810"), "{log}");
+    assert!(log.contains("X-DTLS-Rekey-Method: ssl"), "{log}");
     start_iperf_server(&mut lab);
     let ns = c.ns.clone();
     let up_mbps = iperf(&mut lab, &ns, false, 50);

@@ -633,6 +633,7 @@ async fn connect(
             attached.deadline,
         ),
         stop: attached.stop,
+        min_renegotiation_interval: Duration::from_secs(u64::from(timeouts.rekey_time / 2)),
     };
     Ok(Some(params))
 }

@@ -264,10 +264,15 @@ impl Server {
                 port: udp_port,
                 dpd: Some(self.dpd_for(req)),
                 keepalive: Some(t.keepalive),
-                // DTLS renegotiation is not offered: openconnect then simply opens a fresh DTLS
-                // session when its CSTP session rekeys.
-                rekey_time: None,
-                rekey_method: None,
+                // As ocserv: the DTLS timer runs 10 s behind the CSTP one, and `ssl` means the
+                // client renegotiates the DTLS session in place (RFC 5746, enabled on every
+                // server session); with `new-tunnel` the method is omitted and openconnect
+                // opens a fresh DTLS session after its CSTP reconnect.
+                rekey_time: Some(t.rekey_time.saturating_add(10)),
+                rekey_method: match t.rekey_method {
+                    wolfguard_config::RekeyMethod::NewTunnel => None,
+                    _ => Some(RekeyMethod::Ssl),
+                },
                 mode: d.mode.clone(),
                 content_encoding: None,
             }),

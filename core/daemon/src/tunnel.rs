@@ -74,6 +74,10 @@ pub struct TunnelParams {
     pub dtls: Option<DtlsSetup>,
     /// The DTLS id's registration with the UDP demultiplexer (made before the response left).
     pub dtls_route: Option<DtlsRoute>,
+    /// A TLS 1.2 client may renegotiate (`X-CSTP-Rekey-Method: ssl`) at most this often
+    /// (`rekey_time / 2`, ocserv's rule): each renegotiation is a full handshake the server pays
+    /// for, so a client renegotiating in a loop is disconnected.
+    pub min_renegotiation_interval: Duration,
 }
 
 /// How a tunnel ended.
@@ -117,6 +121,9 @@ struct Tunnel {
     rx_bytes: u64,
     tx_bytes: u64,
     scratch: BytesMut,
+    /// TLS handshakes seen so far and when the last one completed.
+    handshakes: (u32, Instant),
+    min_renegotiation_interval: Duration,
 }
 
 /// Runs one tunnel to its end.
@@ -176,7 +183,10 @@ pub async fn run(job: TunnelJob, tun: Arc<AsyncDevice>, shared: Arc<Shared>) {
         rx_bytes: 0,
         tx_bytes: 0,
         scratch: BytesMut::with_capacity(64),
+        handshakes: (0, Instant::now()),
+        min_renegotiation_interval: params.min_renegotiation_interval,
     };
+    t.handshakes.0 = t.tls.handshakes();
     tracing::info!(session = params.session, user = %params.user, group = ?params.group, peer = %params.peer,
         ipv4 = ?params.ipv4, ipv6 = ?params.ipv6, "tunnel up");
     let end = t.main_loop(rx, drx, params.stop.clone()).await;
@@ -316,6 +326,20 @@ impl Tunnel {
                     return Some(End::Error);
                 }
             }
+        }
+        if self.tls.handshakes() > self.handshakes.0 {
+            let now = Instant::now();
+            let since = now.duration_since(self.handshakes.1);
+            if since < self.min_renegotiation_interval {
+                tracing::warn!(
+                    since_last_ms = since.as_millis() as u64,
+                    min_secs = self.min_renegotiation_interval.as_secs(),
+                    "TLS renegotiation sooner than rekey_time/2: disconnecting"
+                );
+                return Some(End::Error);
+            }
+            tracing::info!("TLS session renegotiated (rekey)");
+            self.handshakes = (self.tls.handshakes(), now);
         }
         self.process_plaintext().await
     }

@@ -178,6 +178,16 @@ impl DtlsContext {
         if let Some(mut cid) = cid {
             s.use_cid(&mut cid)?;
         }
+        // X-DTLS-Rekey-Method: ssl — openconnect renegotiates the DTLS 1.2 session in place at
+        // X-DTLS-Rekey-Time; RFC 5746 secure renegotiation makes that safe.
+        // SAFETY: p is live and the handshake has not started.
+        let rc = unsafe { sys::wolfSSL_UseSecureRenegotiation(p) };
+        if rc != sys::WOLFSSL_SUCCESS as c_int {
+            return Err(TlsError::Fatal {
+                code: rc,
+                reason: "secure renegotiation unavailable".into(),
+            });
+        }
         // A DTLS 1.3 ClientHello with a post-quantum key share may span two datagrams.
         // SAFETY: p is live.
         unsafe { sys::wolfSSL_dtls13_allow_ch_frag(p, 1) };

@@ -35,6 +35,8 @@ pub enum ReadOutcome {
 /// The byte queues wolfSSL's I/O callbacks read from and write to.
 #[derive(Default)]
 struct Io {
+    /// Completed handshakes: 1 after the first, +1 per renegotiation (TLS 1.2).
+    handshakes: u32,
     incoming: Vec<u8>,
     read_pos: usize,
     eof: bool,
@@ -47,6 +49,7 @@ pub struct TlsSession {
     // Boxed so its address stays fixed: wolfSSL holds a raw pointer to it as the I/O context.
     io: Box<Io>,
     arrays_kept: bool,
+    exported: bool,
     connected: bool,
     /// The client side of a connection (test peers only); servers accept.
     client: bool,
@@ -83,6 +86,7 @@ impl TlsSession {
             ssl,
             io: Box::default(),
             arrays_kept: true,
+            exported: false,
             connected: false,
             client,
             _ctx: owner,
@@ -107,9 +111,24 @@ impl TlsSession {
             sys::wolfSSL_SetIOWriteCtx(ssl, io_ptr.cast());
         }
         // The exporter reads the handshake secrets, which wolfSSL frees after the handshake
-        // unless asked to keep them; `export_keying_material` frees them after use.
+        // unless asked to keep them; `release_secrets` frees them where that is safe.
         // SAFETY: ssl is live and the handshake has not started.
         unsafe { sys::wolfSSL_KeepArrays(ssl) };
+        // SAFETY: ssl is live; the callback matches HandShakeDoneCb and its context is the boxed
+        // Io, reached only from inside calls that hold &mut TlsSession.
+        unsafe { sys::wolfSSL_SetHsDoneCb(ssl, Some(handshake_done_cb), io_ptr.cast()) };
+        if !client {
+            // `X-CSTP-Rekey-Method: ssl` on TLS 1.2 means the client renegotiates; RFC 5746
+            // makes that safe (TLS 1.3 clients send KeyUpdate instead, which needs nothing).
+            // SAFETY: ssl is live and the handshake has not started.
+            let rc = unsafe { sys::wolfSSL_UseSecureRenegotiation(ssl) };
+            if rc != sys::WOLFSSL_SUCCESS as c_int {
+                return Err(TlsError::Fatal {
+                    code: rc,
+                    reason: "secure renegotiation unavailable".into(),
+                });
+            }
+        }
         Ok(session)
     }
 
@@ -201,15 +220,16 @@ impl TlsSession {
     }
 
     /// RFC 5705 keying material without context (what openconnect's PSK-NEGOTIATE uses), e.g.
-    /// 32 bytes with label [`crate::OPENCONNECT_PSK_LABEL`]. The handshake secrets are released
-    /// afterwards; a second call fails.
+    /// 32 bytes with label [`crate::OPENCONNECT_PSK_LABEL`]. One export per session: the
+    /// handshake secrets are released afterwards where that is safe, and a second call fails.
     pub fn export_keying_material(&mut self, label: &str, len: usize) -> Result<Vec<u8>, TlsError> {
         if !self.connected {
             return Err(TlsError::NotConnected);
         }
-        if !self.arrays_kept {
+        if !self.arrays_kept || self.exported {
             return Err(TlsError::Export);
         }
+        self.exported = true;
         let mut out = vec![0u8; len];
         // SAFETY: ssl is live with its arrays kept; out and label are valid for the given
         // lengths; a NULL context with use_context = 0 is the RFC 5705 "no context" form.
@@ -233,13 +253,25 @@ impl TlsSession {
         }
     }
 
-    /// Frees the handshake secrets kept for the exporter (call when no export is needed).
+    /// Frees the handshake secrets kept for the exporter (call when no export is needed). Only
+    /// on TLS 1.3: a TLS 1.2 session may be renegotiated, and wolfSSL 5.9.4 dereferences the
+    /// freed arrays when a renegotiating ClientHello arrives (a NULL-pointer crash of the whole
+    /// daemon, found by `tls12_client_renegotiation_rekeys_in_place`). They stay until the
+    /// session ends there.
     pub fn release_secrets(&mut self) {
-        if self.arrays_kept {
+        // SAFETY: ssl is live; a pure getter.
+        let tls13 =
+            unsafe { sys::wolfSSL_GetVersion(self.ssl.as_ptr()) } == sys::WOLFSSL_TLSV1_3 as c_int;
+        if self.arrays_kept && self.connected && tls13 {
             // SAFETY: ssl is live; FreeArrays is idempotent on wolfSSL's side but we call it once.
             unsafe { sys::wolfSSL_FreeArrays(self.ssl.as_ptr()) };
             self.arrays_kept = false;
         }
+    }
+
+    /// Completed handshakes: 1 once connected, one more per client renegotiation (TLS 1.2).
+    pub fn handshakes(&self) -> u32 {
+        self.io.handshakes
     }
 
     /// The negotiated protocol, e.g. `TLSv1.3`.
@@ -259,6 +291,15 @@ impl TlsSession {
         // SAFETY: ssl is live; the returned string is static or NULL.
         ffi::owned(unsafe { sys::wolfSSL_get_curve_name(self.ssl.as_ptr()) })
     }
+}
+
+/// Counts completed handshakes (the first and every renegotiation).
+unsafe extern "C" fn handshake_done_cb(_ssl: *mut sys::WOLFSSL, ctx: *mut c_void) -> c_int {
+    // SAFETY: ctx is the boxed Io registered in TlsSession::new; wolfSSL calls back only from
+    // inside a method holding &mut TlsSession.
+    let io = unsafe { &mut *ctx.cast::<Io>() };
+    io.handshakes = io.handshakes.saturating_add(1);
+    0
 }
 
 /// wolfSSL's receive callback: hands out buffered ciphertext.

@@ -17,6 +17,25 @@ fn hex(b: &[u8]) -> String {
 
 /// Runs one client; returns whether the handshake completed and the plaintext received.
 fn run(client_key: &[u8; 32], suite: &str) -> (bool, Vec<u8>) {
+    let (done, got, _) = run_lines(client_key, suite, &[b"hello over dtls\n"], b"\n");
+    (done, got)
+}
+
+/// Runs one client that types `lines` once the handshake is done (one per loop turn, so
+/// s_client acts on each before the next); stops when the plaintext received ends with
+/// `until`. Returns whether the handshake completed, the plaintext, and s_client's stdout.
+fn run_lines(
+    client_key: &[u8; 32],
+    suite: &str,
+    lines: &[&[u8]],
+    until: &[u8],
+) -> (bool, Vec<u8>, String) {
+    let out_path = std::env::temp_dir().join(format!(
+        "wg-dtls-sclient-{}-{}.out",
+        std::process::id(),
+        lines.len()
+    ));
+    let out_file = std::fs::File::create(&out_path).unwrap();
     let ctx = DtlsPskContext::new().unwrap();
     let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
     sock.set_read_timeout(Some(Duration::from_millis(200)))
@@ -38,8 +57,8 @@ fn run(client_key: &[u8; 32], suite: &str) -> (bool, Vec<u8>) {
             suite,
         ])
         .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(out_file.try_clone().unwrap())
+        .stdout(out_file)
         .spawn()
         .expect("openssl is installed");
     let mut session = ctx
@@ -48,10 +67,11 @@ fn run(client_key: &[u8; 32], suite: &str) -> (bool, Vec<u8>) {
     let mut buf = [0u8; 2048];
     let mut peer = None;
     let mut done = false;
-    let mut got = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(4);
-    let mut sent_line = false;
-    while Instant::now() < deadline && got.is_empty() {
+    let mut got: Vec<u8> = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(6);
+    let mut next_line = 0;
+    let mut typed_at = Instant::now();
+    while Instant::now() < deadline && !(got.ends_with(until) && next_line == lines.len()) {
         match sock.recv_from(&mut buf) {
             Ok((n, from)) => {
                 peer = Some(from);
@@ -62,8 +82,11 @@ fn run(client_key: &[u8; 32], suite: &str) -> (bool, Vec<u8>) {
                         // A wrong key ends in a fatal error or a stalled handshake: no session.
                         Err(_) => break,
                     }
-                } else if let Ok(ReadOutcome::Data(m)) = session.read(&mut buf) {
-                    got.extend_from_slice(&buf[..m]);
+                } else {
+                    let mut plain = [0u8; 2048];
+                    while let Ok(ReadOutcome::Data(m)) = session.read(&mut plain) {
+                        got.extend_from_slice(&plain[..m]);
+                    }
                 }
             }
             Err(_) => {
@@ -77,19 +100,22 @@ fn run(client_key: &[u8; 32], suite: &str) -> (bool, Vec<u8>) {
                 sock.send_to(d, p).unwrap();
             });
         }
-        if done && !sent_line {
+        if done && next_line < lines.len() && typed_at.elapsed() > Duration::from_millis(300) {
             child
                 .stdin
                 .as_mut()
                 .unwrap()
-                .write_all(b"hello over dtls\n")
+                .write_all(lines[next_line])
                 .unwrap();
-            sent_line = true;
+            next_line += 1;
+            typed_at = Instant::now();
         }
     }
     let _ = child.kill();
     let _ = child.wait();
-    (done, got)
+    let stdout = std::fs::read_to_string(&out_path).unwrap_or_default();
+    let _ = std::fs::remove_file(&out_path);
+    (done, got, stdout)
 }
 
 #[test]
@@ -103,6 +129,29 @@ fn right_psk_gives_a_session_and_data_for_each_suite() {
         assert!(done, "{suite}: handshake did not complete");
         assert_eq!(got, b"hello over dtls\n", "{suite}");
     }
+}
+
+/// `X-DTLS-Rekey-Method: ssl`: the client renegotiates the DTLS session in place (openconnect
+/// does this at `X-DTLS-Rekey-Time`); data keeps flowing afterwards.
+#[test]
+fn client_renegotiation_rekeys_the_session_in_place() {
+    let (done, got, stdout) = run_lines(
+        &PSK,
+        "PSK-AES256-GCM-SHA384",
+        &[b"before\n", b"R\n", b"after rekey\n"],
+        b"after rekey\n",
+    );
+    assert!(done);
+    assert!(
+        stdout.contains("Secure Renegotiation IS supported"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("RENEGOTIATING"), "{stdout}");
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        "before\nafter rekey\n",
+        "{stdout}"
+    );
 }
 
 #[test]

@@ -49,16 +49,27 @@ fn make_cert(dir: &Path, kind: &str) -> ServerConfig {
 
 /// Runs one s_client session; returns (client stdout, server-side exporter hex, protocol).
 fn run(cfg: &ServerConfig, client_args: &[&str]) -> (String, String, String) {
+    run_with(cfg, client_args, false)
+}
+
+/// As [`run`]; with `renegotiate`, the client also renegotiates (s_client's `R` command) after
+/// its first line and sends a second one, and the output includes s_client's stderr.
+fn run_with(
+    cfg: &ServerConfig,
+    client_args: &[&str],
+    renegotiate: bool,
+) -> (String, String, String) {
     let ctx = ServerContext::new(cfg).expect("context");
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let mut child = Command::new("openssl")
-        .args([
-            "s_client",
-            "-connect",
-            &format!("127.0.0.1:{port}"),
-            "-ign_eof",
-        ])
+        .args(["s_client", "-connect", &format!("127.0.0.1:{port}")])
+        // -ign_eof also switches s_client's command letters (R) off.
+        .args(if renegotiate {
+            &[][..]
+        } else {
+            &["-ign_eof"][..]
+        })
         .args([
             "-keymatexport",
             OPENCONNECT_PSK_LABEL,
@@ -68,7 +79,11 @@ fn run(cfg: &ServerConfig, client_args: &[&str]) -> (String, String, String) {
         .args(client_args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(if renegotiate {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .spawn()
         .expect("spawn s_client");
     let (mut sock, _) = listener.accept().unwrap();
@@ -106,23 +121,36 @@ fn run(cfg: &ServerConfig, client_args: &[&str]) -> (String, String, String) {
         .unwrap()
         .write_all(b"ping from client\n")
         .unwrap();
+    if renegotiate {
+        let stdin = child.stdin.as_mut().unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        stdin.write_all(b"R\n").unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        stdin.write_all(b"after rekey\n").unwrap();
+    }
+    let want: &[u8] = if renegotiate {
+        b"ping from client\nafter rekey\n"
+    } else {
+        b"ping from client\n"
+    };
     let mut got = Vec::new();
-    while !got.ends_with(b"\n") {
+    while got.len() < want.len() {
         assert!(Instant::now() < deadline, "no data from client");
         match tls.read(&mut buf).unwrap() {
             ReadOutcome::Data(n) => got.extend_from_slice(&buf[..n]),
             ReadOutcome::WantRead => {
-                let n = sock.read(&mut buf).unwrap();
-                tls.feed(&buf[..n]);
-                // TLS 1.3 session tickets or key updates may produce output.
+                // TLS 1.3 session tickets, key updates and renegotiation flights: send what
+                // the last read produced before waiting for the peer.
                 sock.write_all(tls.outgoing()).unwrap();
                 let n = tls.outgoing().len();
                 tls.consume_outgoing(n);
+                let n = sock.read(&mut buf).unwrap();
+                tls.feed(&buf[..n]);
             }
             ReadOutcome::Closed => panic!("closed early"),
         }
     }
-    assert_eq!(got, b"ping from client\n");
+    assert_eq!(got, want);
     tls.write(b"pong from wolfguard\n").unwrap();
     tls.shutdown();
     sock.write_all(tls.outgoing()).unwrap();
@@ -130,7 +158,7 @@ fn run(cfg: &ServerConfig, client_args: &[&str]) -> (String, String, String) {
     drop(sock);
     let out = child.wait_with_output().unwrap();
     (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
         exported,
         proto,
     )
@@ -243,4 +271,18 @@ fn tls13_only_refuses_a_tls12_client() {
     child.kill().ok();
     child.wait().ok();
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// `X-CSTP-Rekey-Method: ssl` on TLS 1.2: the client renegotiates the CSTP session in place
+/// (openconnect does at `X-CSTP-Rekey-Time`), and data keeps flowing through it.
+#[test]
+fn tls12_client_renegotiation_rekeys_in_place() {
+    let dir = std::env::temp_dir().join(format!("wg-tls-reneg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = make_cert(&dir, "rsa");
+    let (out, _, proto) = run_with(&cfg, &["-tls1_2"], true);
+    assert_eq!(proto, "TLSv1.2");
+    assert!(out.contains("Secure Renegotiation IS supported"), "{out}");
+    assert!(out.contains("RENEGOTIATING"), "{out}");
+    assert!(out.contains("pong from wolfguard"), "{out}");
 }
