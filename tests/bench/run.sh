@@ -8,6 +8,8 @@
 # Usage: sudo tests/bench/run.sh [--out FILE] [--duration SECS]
 #   WOLFGUARD_BIN   wolfguard binary (default: target/release/wolfguard of this repository)
 #   BENCH_LOGS      directory to copy all logs, configs and iperf3 JSON into before cleanup
+#   BENCH_PERF      directory: record a `perf` CPU profile of the wolfguard server during each
+#                   iperf3 run into it (MODE-DIRECTION-STREAMS.data; read with `perf report -i`)
 #
 # Measures, for each server in turn (wolfguard first, then ocserv), over TLS only (--no-dtls) and
 # with DTLS (client default): connect time (median of 5), ping latency through the tunnel, iperf3
@@ -312,6 +314,13 @@ measure_mode() { # SRV SRV_PID MODE(tls|dtls)
             rflag=(); [ "$dir" = down ] && rflag=(-R)
             json="$TMP/iperf-$srv-$mode-$key.json"
             before=$(tree_ticks "$spid")
+            local perf_pid=""
+            if [ -n "${BENCH_PERF:-}" ] && [ "$srv" = wolfguard ] && command -v perf >/dev/null; then
+                mkdir -p "$BENCH_PERF"
+                perf record -q -F 499 -g -p "$spid" -o "$BENCH_PERF/$mode-$key.data" -- sleep "$DUR" \
+                    >/dev/null 2>&1 &
+                perf_pid=$!
+            fi
             if ! ip netns exec "$NS_C" timeout $((DUR + 30)) iperf3 -c "$target" -t "$DUR" -P "$n" \
                 "${rflag[@]}" -J >"$json" 2>"$json.err"; then
                 log "$srv/$mode/$key: iperf3 failed: $(jq -r '.error // empty' "$json" 2>/dev/null) $(cat "$json.err")"
@@ -319,6 +328,7 @@ measure_mode() { # SRV SRV_PID MODE(tls|dtls)
                 continue
             fi
             after=$(tree_ticks "$spid")
+            [ -n "$perf_pid" ] && wait "$perf_pid" 2>/dev/null
             bytes=$(jq '.end.sum_received.bytes' "$json")
             bps=$(jq '.end.sum_received.bits_per_second' "$json")
             V[$srv.$mode.$key]=$(awk -v b="$bps" 'BEGIN { printf "%.0f", b / 1e6 }')

@@ -275,6 +275,18 @@ impl Tunnel {
                     if let Some(end) = self.handle_datagram(dgram) {
                         return end;
                     }
+                    // Drain what else is queued in the same wake-up, as for TUN packets: one
+                    // pass of the loop (timers, select) per batch instead of per datagram.
+                    for _ in 1..BATCH {
+                        match drx.try_recv() {
+                            Ok(dgram) => {
+                                if let Some(end) = self.handle_datagram(dgram) {
+                                    return end;
+                                }
+                            }
+                            Err(_) => break,
+                        }
+                    }
                 }
                 pkt = rx.recv() => {
                     let Some(pkt) = pkt else { return End::Error };
