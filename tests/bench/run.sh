@@ -377,7 +377,7 @@ listen = ["0.0.0.0:443"]
 certificate = "$TMP/server.crt"
 private_key = "$TMP/server.key"
 state_dir = "$TMP/wg-state"
-workers = 0
+workers = ${BENCH_WORKERS:-0}
 max_same_clients = 0
 
 [network]

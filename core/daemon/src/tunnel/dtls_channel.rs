@@ -156,6 +156,11 @@ impl DtlsChannel {
                 }
             }
         }
+        tracing::trace!(
+            len = d.bytes.len(),
+            records = self.records.len(),
+            "DTLS datagram"
+        );
         // Only a record that decrypted may move the channel to a new address (NAT rebinding).
         if !self.records.is_empty() {
             self.last_rx = now;
@@ -265,9 +270,10 @@ impl DtlsChannel {
             return;
         };
         session.drain_outgoing_batch(|flat, lens| {
-            let _ = socket.try_io(tokio::io::Interest::WRITABLE, || {
+            let sent = socket.try_io(tokio::io::Interest::WRITABLE, || {
                 wolfguard_sys::udp::send_batch(socket.as_fd(), peer, flat, lens)
             });
+            tracing::trace!(queued = lens.len(), ?sent, "DTLS flush");
         });
     }
 
