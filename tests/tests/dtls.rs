@@ -39,6 +39,14 @@ fn psk_negotiate_comes_up_and_carries_iperf3_both_ways() {
     // Rekey as ocserv announces it: DTLS 10 s behind CSTP, renegotiated in place (`ssl`).
     assert!(log.contains("X-DTLS-Rekey-Time: 172810"), "{log}");
     assert!(log.contains("X-DTLS-Rekey-Method: ssl"), "{log}");
+    // Once DTLS is up the tunnel owns a UDP socket connected to the client, so the kernel
+    // hands it this client's datagrams directly.
+    let ss = lab.exec(&lab.server_ns, "ss -u -n -H state established");
+    let ss = String::from_utf8_lossy(&ss.stdout);
+    assert!(
+        ss.contains("10.99.0.1:443") && ss.contains("10.99.0.2:"),
+        "{ss}"
+    );
     start_iperf_server(&mut lab);
     let ns = c.ns.clone();
     let up_mbps = iperf(&mut lab, &ns, false, 50);

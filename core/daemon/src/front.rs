@@ -529,6 +529,7 @@ fn dtls_setup(
         ctx,
         mode,
         mtu: server.dtls_mtu(),
+        local: None,
     })
 }
 
@@ -586,10 +587,13 @@ async fn connect(
                 return Ok(None);
             }
         };
-    let dtls = server
+    let mut dtls = server
         .dtls
         .as_ref()
         .and_then(|d| dtls_setup(server, d, &req, &mut conn.tls));
+    if let Some(d) = dtls.as_mut() {
+        d.local = conn.tcp.local_addr().ok();
+    }
     let dtls_route = dtls.as_ref().map(|d| {
         DtlsRoute::register(
             &server.dataplane.shared,

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
+use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::{mpsc, watch};
 use wolfguard_proto::auth::SessionCookie;
 use wolfguard_proto::cstp::{self, PacketType};
@@ -124,6 +124,10 @@ struct Tunnel {
     /// TLS handshakes seen so far and when the last one completed.
     handshakes: (u32, Instant),
     min_renegotiation_interval: Duration,
+    /// Receive slots for the tunnel's own UDP socket, made when it first has one.
+    own_batch: Option<wolfguard_sys::udp::RecvBatch>,
+    /// Where datagrams read from it are copied, so each becomes a cheap `Bytes`.
+    chunk: BytesMut,
 }
 
 /// Runs one tunnel to its end.
@@ -185,6 +189,8 @@ pub async fn run(job: TunnelJob, tun: Arc<AsyncDevice>, shared: Arc<Shared>) {
         scratch: BytesMut::with_capacity(64),
         handshakes: (0, Instant::now()),
         min_renegotiation_interval: params.min_renegotiation_interval,
+        own_batch: None,
+        chunk: BytesMut::new(),
     };
     t.handshakes.0 = t.tls.handshakes();
     tracing::info!(session = params.session, user = %params.user, group = ?params.group, peer = %params.peer,
@@ -236,6 +242,13 @@ impl Tunnel {
                 (a, b) => a.or(b),
             };
             let dtls_on = self.dtls.is_some();
+            let own = self.dtls.as_ref().and_then(DtlsChannel::own_socket);
+            let own_ready = async {
+                match &own {
+                    Some(s) => s.readable().await,
+                    None => std::future::pending().await,
+                }
+            };
             let sleep = async {
                 match wake {
                     Some(at) => tokio::time::sleep_until(at.into()).await,
@@ -285,6 +298,13 @@ impl Tunnel {
                                 }
                             }
                             Err(_) => break,
+                        }
+                    }
+                }
+                ready = own_ready => {
+                    if ready.is_ok() && let Some(own) = own {
+                        if let Some(end) = self.read_own_socket(&own) {
+                            return end;
                         }
                     }
                 }
@@ -448,6 +468,69 @@ impl Tunnel {
                 self.liveness.handle_tx_data(now);
             }
         }
+    }
+
+    /// Reads what the tunnel's own connected UDP socket holds (up to a few batches) and handles
+    /// each datagram like one from the shared sockets, minus the hand-off between threads.
+    fn read_own_socket(&mut self, own: &Arc<UdpSocket>) -> Option<End> {
+        let max = self.dtls.as_ref().map_or(2048, DtlsChannel::max_datagram);
+        let mut batch = self
+            .own_batch
+            .take()
+            .unwrap_or_else(|| wolfguard_sys::udp::RecvBatch::with_count(max, 8));
+        let end = self.drain_own_socket(own, &mut batch);
+        self.own_batch = Some(batch);
+        end
+    }
+
+    fn drain_own_socket(
+        &mut self,
+        own: &Arc<UdpSocket>,
+        batch: &mut wolfguard_sys::udp::RecvBatch,
+    ) -> Option<End> {
+        use std::os::fd::AsFd as _;
+        for _ in 0..8 {
+            let n = match own.try_io(tokio::io::Interest::READABLE, || {
+                wolfguard_sys::udp::recv_batch(own.as_fd(), batch)
+            }) {
+                Ok(n) => n,
+                // WouldBlock: drained. Other errors: ICMP for an earlier send (the client's
+                // port closed); the DTLS timers decide what that means.
+                Err(_) => break,
+            };
+            self.shared
+                .counters
+                .udp_datagrams
+                .fetch_add(n as u64, Ordering::Relaxed);
+            let mut dgrams = Vec::with_capacity(n);
+            for i in 0..n {
+                let Some((data, peer)) = batch.get(i) else {
+                    self.shared
+                        .counters
+                        .udp_unknown
+                        .fetch_add(1, Ordering::Relaxed);
+                    continue;
+                };
+                if self.chunk.capacity() < data.len() {
+                    self.chunk = BytesMut::with_capacity(64 * 1024);
+                }
+                self.chunk.extend_from_slice(data);
+                dgrams.push(Datagram {
+                    peer,
+                    bytes: self.chunk.split().freeze(),
+                    socket: own.clone(),
+                });
+            }
+            for d in dgrams {
+                if let Some(end) = self.handle_datagram(d) {
+                    return Some(end);
+                }
+            }
+            if n < 8 {
+                break;
+            }
+        }
+        None
     }
 
     /// Handles one datagram of the DTLS channel and the frames it carried.

@@ -17,6 +17,7 @@ pub const BATCH: usize = 32;
 pub struct RecvBatch {
     buf: Vec<u8>,
     slot: usize,
+    count: usize,
     lens: [usize; BATCH],
     truncated: [bool; BATCH],
     addrs: Box<[libc::sockaddr_storage; BATCH]>,
@@ -35,9 +36,17 @@ impl RecvBatch {
     /// Buffers for datagrams of up to `slot` bytes (larger ones arrive truncated and are
     /// reported as such).
     pub fn new(slot: usize) -> Self {
+        Self::with_count(slot, BATCH)
+    }
+
+    /// Buffers for at most `count` (≤ [`BATCH`]) datagrams of up to `slot` bytes: a smaller
+    /// batch for per-tunnel sockets, where memory per session matters more than batch size.
+    pub fn with_count(slot: usize, count: usize) -> Self {
+        let count = count.clamp(1, BATCH);
         Self {
-            buf: vec![0; slot * BATCH],
+            buf: vec![0; slot * count],
             slot,
+            count,
             lens: [0; BATCH],
             truncated: [false; BATCH],
             // SAFETY: sockaddr_storage is plain old data; all-zero is a valid (AF_UNSPEC) value.
@@ -49,7 +58,7 @@ impl RecvBatch {
     /// Datagram `i` of the last [`recv_batch`]: its bytes and its sender, or `None` when it
     /// was truncated or its address is not IPv4/IPv6.
     pub fn get(&self, i: usize) -> Option<(&[u8], SocketAddr)> {
-        if i >= BATCH || self.truncated[i] {
+        if i >= self.count || self.truncated[i] {
             return None;
         }
         let start = i * self.slot;
@@ -87,6 +96,7 @@ fn socket_addr(s: &libc::sockaddr_storage, len: libc::socklen_t) -> Option<Socke
 /// Receives up to [`BATCH`] datagrams from `fd` without blocking; returns how many arrived.
 pub fn recv_batch(fd: BorrowedFd<'_>, batch: &mut RecvBatch) -> io::Result<usize> {
     let slot = batch.slot;
+    let count = batch.count;
     let mut iovecs: [libc::iovec; BATCH] = [libc::iovec {
         iov_base: std::ptr::null_mut(),
         iov_len: 0,
@@ -94,8 +104,13 @@ pub fn recv_batch(fd: BorrowedFd<'_>, batch: &mut RecvBatch) -> io::Result<usize
     // SAFETY: mmsghdr is plain old data; all-zero is a valid (empty) value.
     let mut msgs: [libc::mmsghdr; BATCH] = unsafe { std::mem::zeroed() };
     let base = batch.buf.as_mut_ptr();
-    for (i, (iov, msg)) in iovecs.iter_mut().zip(msgs.iter_mut()).enumerate() {
-        // SAFETY: i * slot + slot ≤ buf.len() = slot * BATCH, so the pointer stays in bounds.
+    for (i, (iov, msg)) in iovecs
+        .iter_mut()
+        .zip(msgs.iter_mut())
+        .enumerate()
+        .take(count)
+    {
+        // SAFETY: i < count, so i * slot + slot ≤ buf.len() = slot * count: in bounds.
         iov.iov_base = unsafe { base.add(i * slot) }.cast();
         iov.iov_len = slot;
         msg.msg_hdr.msg_name = std::ptr::from_mut(&mut batch.addrs[i]).cast();
@@ -109,7 +124,7 @@ pub fn recv_batch(fd: BorrowedFd<'_>, batch: &mut RecvBatch) -> io::Result<usize
         libc::recvmmsg(
             fd.as_raw_fd(),
             msgs.as_mut_ptr(),
-            BATCH as libc::c_uint,
+            count as libc::c_uint,
             libc::MSG_DONTWAIT,
             std::ptr::null_mut(),
         )
@@ -180,6 +195,31 @@ pub fn send_batch(
         }
     }
     Ok(sent)
+}
+
+/// A UDP socket of one client's DTLS flow: bound to the server address the flow arrived on
+/// (with `SO_REUSEPORT`, beside the listening sockets) and connected to the client. Linux then
+/// delivers that client's datagrams to this socket only — connected sockets outrank the
+/// reuseport group — so the tunnel that owns it reads them on its own thread, with no hand-off
+/// (ocserv connects its per-session UDP socket the same way).
+pub fn udp_connected(
+    local: SocketAddr,
+    peer: SocketAddr,
+    buffer: usize,
+) -> io::Result<std::net::UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    use std::os::fd::AsFd as _;
+    let socket = Socket::new(Domain::for_address(local), Type::DGRAM, Some(Protocol::UDP))?;
+    socket.set_reuse_port(true)?;
+    if local.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    force_buffer(socket.as_fd(), false, buffer);
+    force_buffer(socket.as_fd(), true, buffer);
+    socket.set_nonblocking(true)?;
+    socket.bind(&local.into())?;
+    socket.connect(&peer.into())?;
+    Ok(socket.into())
 }
 
 /// Sets a socket buffer to `bytes`, past `net.core.{r,w}mem_max` when the process has
@@ -280,6 +320,26 @@ mod tests {
         assert!(batch.get(BATCH).is_none());
         let e = send_batch(s.as_fd(), s.local_addr().unwrap(), &[0; 10], &[11]).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+    }
+
+    #[test]
+    fn a_connected_socket_takes_its_peers_datagrams_from_the_reuseport_group() {
+        let group = crate::udp_socket("127.0.0.1:0".parse().unwrap(), 1 << 16).unwrap();
+        let local = group.local_addr().unwrap();
+        let client = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let other = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let mine = udp_connected(local, client.local_addr().unwrap(), 1 << 16).unwrap();
+        client.send_to(b"for the tunnel", local).unwrap();
+        other.send_to(b"for the group", local).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let mut batch = RecvBatch::with_count(64, 4);
+        let n = recv_batch(mine.as_fd(), &mut batch).unwrap();
+        assert_eq!(n, 1);
+        assert_eq!(batch.get(0).unwrap().0, b"for the tunnel");
+        let n = recv_batch(group.as_fd(), &mut batch).unwrap();
+        assert_eq!(n, 1);
+        assert_eq!(batch.get(0).unwrap().0, b"for the group");
+        assert!(batch.get(4).is_none());
     }
 
     #[test]

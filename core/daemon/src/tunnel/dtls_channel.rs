@@ -44,7 +44,14 @@ pub struct DtlsSetup {
     pub ctx: DtlsContext,
     /// Largest datagram payload (link MTU minus IP and UDP headers).
     pub mtu: u16,
+    /// The server address the client reached (the CSTP connection's local address, whose port
+    /// is also the UDP port). Once DTLS is up the tunnel binds a socket here connected to the
+    /// client, so that client's datagrams come straight to the tunnel's thread.
+    pub local: Option<SocketAddr>,
 }
+
+/// Socket buffer of a tunnel's own connected UDP socket (the listening sockets get 8 MiB).
+const OWN_SOCKET_BUFFER: usize = 1 << 20;
 
 /// A handshake in progress and where it runs.
 #[derive(Debug)]
@@ -67,6 +74,8 @@ pub struct DtlsChannel {
     pending: Option<Pending>,
     peer: Option<SocketAddr>,
     socket: Option<Arc<UdpSocket>>,
+    /// This tunnel's socket connected to `peer`, when one could be made.
+    own: Option<Arc<UdpSocket>>,
     /// Whether traffic to the client goes over DTLS now.
     pub active: bool,
     last_rx: Instant,
@@ -95,6 +104,7 @@ impl DtlsChannel {
             pending: None,
             peer: None,
             socket: None,
+            own: None,
             active: false,
             last_rx: now,
             inbox: Vec::with_capacity(16 * 1024),
@@ -168,9 +178,12 @@ impl DtlsChannel {
             if self.peer != Some(d.peer) {
                 tracing::info!(old = ?self.peer, new = %d.peer, "DTLS peer moved");
                 self.moved_to = Some(d.peer);
+                self.peer = Some(d.peer);
+                self.socket = Some(d.socket);
+                self.connect_own_socket();
+            } else if self.socket.is_none() {
+                self.socket = Some(d.socket);
             }
-            self.peer = Some(d.peer);
-            self.socket = Some(d.socket);
         }
         self.flush();
     }
@@ -206,7 +219,7 @@ impl DtlsChannel {
         let mut flights = 0;
         p.session.drain_outgoing(|out| {
             flights += 1;
-            let _ = p.socket.try_send_to(out, p.peer);
+            let _ = send_now(&p.socket, p.peer, out, &[out.len()]);
         });
         tracing::trace!(peer = %p.peer, ?result, datagrams_out = flights, "DTLS handshake step");
         match result {
@@ -224,6 +237,7 @@ impl DtlsChannel {
                 self.socket = Some(p.socket);
                 self.active = true;
                 self.last_rx = now;
+                self.connect_own_socket();
             }
             Ok(HandshakeStatus::WantRead) => {
                 p.retransmit_at = now + p.session.timeout().unwrap_or(Duration::from_secs(1));
@@ -234,6 +248,37 @@ impl DtlsChannel {
                 tracing::info!(error = %e, peer = %p.peer, "DTLS handshake failed");
             }
         }
+    }
+
+    /// Binds a socket on the server address connected to the current peer and sends through it
+    /// from now on; the kernel then hands this client's datagrams to it rather than to the
+    /// shared listening sockets. Without one (no local address known, or the bind failed)
+    /// everything keeps flowing through the listening sockets.
+    fn connect_own_socket(&mut self) {
+        self.own = None;
+        let (Some(local), Some(peer)) = (self.setup.local, self.peer) else {
+            return;
+        };
+        let made = wolfguard_sys::udp::udp_connected(local, peer, OWN_SOCKET_BUFFER)
+            .and_then(UdpSocket::from_std);
+        match made {
+            Ok(s) => {
+                let s = Arc::new(s);
+                self.socket = Some(s.clone());
+                self.own = Some(s);
+            }
+            Err(e) => tracing::debug!(error = %e, %local, %peer, "no connected UDP socket"),
+        }
+    }
+
+    /// This tunnel's own connected socket, to read the client's datagrams from.
+    pub fn own_socket(&self) -> Option<Arc<UdpSocket>> {
+        self.own.clone()
+    }
+
+    /// Largest datagram this channel expects (for receive buffers).
+    pub fn max_datagram(&self) -> usize {
+        usize::from(self.setup.mtu).max(1500) + 256
     }
 
     /// The address the established session moved to with the last datagram, once.
@@ -270,9 +315,7 @@ impl DtlsChannel {
             return;
         };
         session.drain_outgoing_batch(|flat, lens| {
-            let sent = socket.try_io(tokio::io::Interest::WRITABLE, || {
-                wolfguard_sys::udp::send_batch(socket.as_fd(), peer, flat, lens)
-            });
+            let sent = send_now(socket, peer, flat, lens);
             tracing::trace!(queued = lens.len(), ?sent, "DTLS flush");
         });
     }
@@ -299,7 +342,7 @@ impl DtlsChannel {
             } else if now >= p.retransmit_at {
                 if p.session.handle_timeout().is_ok() {
                     p.session.drain_outgoing(|out| {
-                        let _ = p.socket.try_send_to(out, p.peer);
+                        let _ = send_now(&p.socket, p.peer, out, &[out.len()]);
                     });
                     p.retransmit_at = now + p.session.timeout().unwrap_or(Duration::from_secs(1));
                     self.pending = Some(p);
@@ -313,4 +356,18 @@ impl DtlsChannel {
             self.active = false;
         }
     }
+}
+
+/// Sends datagrams now, without consulting tokio's cached write readiness: that cache is empty
+/// for a socket registered in this very turn (the tunnel's own socket right after the
+/// handshake), and `try_send_to`/`try_io` would then drop the datagram without trying — which
+/// lost openconnect's first MTU-probe answer and cost it a 1-s retry. The call is non-blocking
+/// (`MSG_DONTWAIT`); a full socket buffer drops, as UDP may.
+fn send_now(
+    socket: &UdpSocket,
+    peer: SocketAddr,
+    flat: &[u8],
+    lens: &[usize],
+) -> std::io::Result<usize> {
+    wolfguard_sys::udp::send_batch(socket.as_fd(), peer, flat, lens)
 }
