@@ -140,6 +140,8 @@ pub struct Shared {
     pub router: Router,
     /// Session table (for detaching when a tunnel ends).
     pub sessions: Arc<Sessions>,
+    /// The daemon's event bus (session up/down, DTLS up/down); publishing never blocks.
+    pub bus: Arc<wolfguard_runtime::EventBus>,
     /// Counters.
     pub counters: Counters,
     /// MTU of the TUN device: no packet read from it is larger.
@@ -298,10 +300,12 @@ impl DataPlane {
         v6_prefix: u8,
         udp: &[SocketAddr],
         sessions: Arc<Sessions>,
+        bus: Arc<wolfguard_runtime::EventBus>,
     ) -> std::io::Result<Self> {
         let shared = Arc::new(Shared {
             router: Router::default(),
             sessions,
+            bus,
             counters: Counters::default(),
             tun_mtu: usize::from(tun_mtu).min(MAX_PACKET),
             v6_prefix,
@@ -640,6 +644,7 @@ mod tests {
                     max_clients: 0,
                 },
             )),
+            bus: Arc::new(wolfguard_runtime::EventBus::new()),
             counters: Counters::default(),
             tun_mtu: 1400,
             v6_prefix: p,

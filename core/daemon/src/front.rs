@@ -14,6 +14,7 @@ use wolfguard_proto::auth::{self, AuthForm, AuthPost, AuthPostKind, GroupOption}
 use wolfguard_proto::connect::{self, ConnectRequest, DtlsChoice, DtlsMode, choose_dtls};
 use wolfguard_proto::http::{self, Limits, Method, RequestHead, ResponseHead};
 use wolfguard_proto::urls;
+use wolfguard_runtime::Event;
 use wolfguard_runtime::pool::Priority;
 use wolfguard_tls::{DtlsKeys, HandshakeStatus, ReadOutcome, TlsSession};
 
@@ -345,6 +346,12 @@ async fn post(
                 .auth_counters
                 .accepted
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            server.bus.publish(Event::AuthResult {
+                user: user.clone(),
+                peer: conn.peer,
+                ok: true,
+                reason: None,
+            });
             groups
         }
         Verdict::Reject(why) => {
@@ -352,6 +359,12 @@ async fn post(
                 .auth_counters
                 .rejected
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            server.bus.publish(Event::AuthResult {
+                user: user.clone(),
+                peer: conn.peer,
+                ok: false,
+                reason: Some(why.to_owned()),
+            });
             conv.failures += 1;
             tracing::info!(peer = %conn.peer, user = %user, reason = why,
                 attempt = conv.failures, "authentication failed");

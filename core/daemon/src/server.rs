@@ -19,6 +19,7 @@ use wolfguard_proto::connect::{
     ConnectRequest, ConnectResponse, DtlsHeaders, Ipv4Lease, Ipv6Lease, RekeyMethod, Route,
 };
 use wolfguard_proto::mtu;
+use wolfguard_runtime::EventBus;
 use wolfguard_runtime::pool::{PoolConfig, PriorityPool};
 use wolfguard_sys::{NatConfig, NatGuard, TunConfig, TunQueues};
 use wolfguard_tls::{DtlsContext, ServerContext};
@@ -45,6 +46,9 @@ pub struct Server {
     pub dataplane: DataPlane,
     /// Where blocking work runs.
     pub pool: PriorityPool,
+    /// The event bus: auth results, sessions up/down, DTLS up/down. Subscribers (logging
+    /// plugins, later the management API) get bounded queues; publishing never blocks.
+    pub bus: Arc<EventBus>,
     /// Login counters for the metrics endpoint.
     pub auth_counters: AuthCounters,
     /// The password backend.
@@ -151,12 +155,14 @@ impl Server {
         } else {
             None
         };
+        let bus = Arc::new(EventBus::new());
         let dataplane = DataPlane::start(
             queues.queues,
             tun_mtu,
             net.ipv6_prefix,
             udp,
             sessions.clone(),
+            bus.clone(),
         )
         .context("cannot start data-path workers")?;
         let pool =
@@ -167,6 +173,7 @@ impl Server {
             sessions,
             dataplane,
             pool,
+            bus,
             auth_counters: AuthCounters::default(),
             auth,
             tun_mtu,

@@ -18,6 +18,7 @@ use tokio::sync::{mpsc, watch};
 use wolfguard_proto::auth::SessionCookie;
 use wolfguard_proto::cstp::{self, PacketType};
 use wolfguard_proto::timers::{Liveness, LivenessAction, LivenessConfig, counts_for_idle};
+use wolfguard_runtime::{DownReason, Event, SessionId};
 use wolfguard_sys::AsyncDevice;
 use wolfguard_tls::{ReadOutcome, TlsSession};
 
@@ -105,6 +106,20 @@ impl End {
     fn invalidates(self) -> bool {
         matches!(self, End::UserDisconnect | End::Expired | End::Kicked)
     }
+
+    /// The reason as the event bus names it.
+    fn down_reason(self) -> DownReason {
+        match self {
+            End::UserDisconnect => DownReason::UserDisconnect,
+            End::Temporary => DownReason::Error("client went away (session kept)".into()),
+            End::DpdTimeout => DownReason::DpdTimeout,
+            End::Idle => DownReason::IdleTimeout,
+            End::Expired => DownReason::SessionExpired,
+            End::Kicked => DownReason::ServerDisconnect,
+            End::Replaced => DownReason::Error("replaced by a newer connection".into()),
+            End::Error => DownReason::Error("protocol or TLS error".into()),
+        }
+    }
 }
 
 struct Tunnel {
@@ -124,6 +139,8 @@ struct Tunnel {
     /// TLS handshakes seen so far and when the last one completed.
     handshakes: (u32, Instant),
     min_renegotiation_interval: Duration,
+    /// The session this tunnel serves (for events).
+    session: SessionId,
     /// Receive slots for the tunnel's own UDP socket, made when it first has one.
     own_batch: Option<wolfguard_sys::udp::RecvBatch>,
     /// Where datagrams read from it are copied, so each becomes a cheap `Bytes`.
@@ -191,10 +208,19 @@ pub async fn run(job: TunnelJob, tun: Arc<AsyncDevice>, shared: Arc<Shared>) {
         min_renegotiation_interval: params.min_renegotiation_interval,
         own_batch: None,
         chunk: BytesMut::new(),
+        session: SessionId(params.session),
     };
     t.handshakes.0 = t.tls.handshakes();
     tracing::info!(session = params.session, user = %params.user, group = ?params.group, peer = %params.peer,
         ipv4 = ?params.ipv4, ipv6 = ?params.ipv6, "tunnel up");
+    shared.bus.publish(Event::SessionUp {
+        session: SessionId(params.session),
+        user: params.user.clone(),
+        group: params.group.clone(),
+        peer: params.peer,
+        ipv4: params.ipv4,
+        ipv6: params.ipv6,
+    });
     let end = t.main_loop(rx, drx, params.stop.clone()).await;
     let (dtls_rx, dtls_tx, dtls_handshakes) = match &t.dtls {
         Some(d) => {
@@ -218,6 +244,13 @@ pub async fn run(job: TunnelJob, tun: Arc<AsyncDevice>, shared: Arc<Shared>) {
     );
     tracing::info!(session = params.session, user = %params.user, reason = ?end,
         rx_bytes = t.rx_bytes, tx_bytes = t.tx_bytes, dtls_rx_bytes = dtls_rx, dtls_tx_bytes = dtls_tx, dtls_handshakes, "tunnel down");
+    shared.bus.publish(Event::SessionDown {
+        session: SessionId(params.session),
+        user: params.user.clone(),
+        reason: end.down_reason(),
+        rx_bytes: t.rx_bytes + dtls_rx,
+        tx_bytes: t.tx_bytes + dtls_tx,
+    });
 }
 
 impl Tunnel {
@@ -544,6 +577,11 @@ impl Tunnel {
             u64::from(d.handshakes - ok_before),
             std::sync::atomic::Ordering::Relaxed,
         );
+        if d.handshakes > ok_before {
+            self.shared.bus.publish(Event::DtlsUp {
+                session: self.session,
+            });
+        }
         c.dtls_handshake_failures.fetch_add(
             u64::from(d.handshake_failures - failed_before),
             std::sync::atomic::Ordering::Relaxed,
