@@ -96,6 +96,14 @@ fn check_config(path: &std::path::Path) -> anyhow::Result<()> {
 fn run(path: &std::path::Path) -> anyhow::Result<()> {
     let config = load(path)?;
     init_logging(&config.logging);
+    match wolfguard_sys::raise_fd_limit() {
+        Ok(n) if n < 4096 => tracing::warn!(
+            limit = n,
+            "open-file limit is low: each tunnel needs one or two sockets (raise LimitNOFILE)"
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "cannot raise the open-file limit"),
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("wg-control")

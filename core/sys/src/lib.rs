@@ -65,3 +65,40 @@ pub fn udp_socket(
     socket.bind(&addr.into())?;
     Ok(socket.into())
 }
+
+/// Raises the soft limit on open files to the hard limit and returns the new soft limit. Every
+/// tunnel holds a TCP socket and, with DTLS, a UDP socket of its own, so the usual soft limit of
+/// 1024 would cap the server at a few hundred users long before anything else does.
+pub fn raise_fd_limit() -> std::io::Result<u64> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: lim is a valid out-parameter for getrlimit.
+    #[allow(unsafe_code)]
+    let rc = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    if lim.rlim_cur < lim.rlim_max {
+        lim.rlim_cur = lim.rlim_max;
+        // SAFETY: lim holds valid limits (soft = hard); setrlimit only reads it.
+        #[allow(unsafe_code)]
+        let rc = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) };
+        if rc != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(lim.rlim_cur)
+}
+
+#[cfg(test)]
+mod limit_tests {
+    #[test]
+    fn the_fd_limit_ends_at_the_hard_limit() {
+        let soft = super::raise_fd_limit().unwrap();
+        let again = super::raise_fd_limit().unwrap();
+        assert_eq!(soft, again);
+        assert!(soft >= 1024);
+    }
+}
