@@ -3,7 +3,12 @@
 #   build:  wolfssl-sys runs autoreconf + configure + make and bindgen (libclang)
 #   tests:  the real openconnect client, iperf3, iproute2 (netns, veth), nftables, openssl
 #   bench:  ocserv for the side-by-side comparison
+#   plugins: the wasm32-wasip2 Rust target, to build WASM plugin components
 set -euo pipefail
+if command -v rustup >/dev/null; then
+  rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2 \
+    || rustup target add wasm32-wasip2
+fi
 packages=(
   build-essential autoconf automake libtool patch clang pkg-config
   openssl ca-certificates iproute2 iputils-ping nftables procps
