@@ -11,8 +11,9 @@ use crate::config::Checker;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AuthConfig {
-    /// Users and password hashes in ocpasswd format (`user:group1,group2:hash`). Required;
-    /// must not be writable by other users. ocserv: `auth = "plain[passwd=…]"`.
+    /// Users and password hashes in ocpasswd format (`user:group1,group2:hash`). Required unless
+    /// a `[plugins.<name>]` auth plugin authenticates instead; must not be writable by other
+    /// users. ocserv: `auth = "plain[passwd=…]"`.
     pub password_file: PathBuf,
     /// Wrong passwords allowed per login before the connection is closed.
     pub max_tries: u32,
@@ -44,8 +45,12 @@ impl GroupDef {
 }
 
 impl AuthConfig {
-    pub(crate) fn validate(&self, check: &mut Checker) {
-        check.required_path("auth.password_file", &self.password_file);
+    /// `plugins`: whether any `[plugins.<name>]` table exists; an auth plugin may then replace
+    /// the password file (the daemon refuses to start if none authenticates).
+    pub(crate) fn validate(&self, check: &mut Checker, plugins: bool) {
+        if !plugins {
+            check.required_path("auth.password_file", &self.password_file);
+        }
         check.range("auth.max_tries", self.max_tries.into(), 1, 20, "attempts");
         for (key, banner) in [
             ("auth.banner", &self.banner),
@@ -165,7 +170,7 @@ mod tests {
             ..AuthConfig::default()
         };
         let mut check = Checker::default();
-        config.validate(&mut check);
+        config.validate(&mut check, false);
         let keys: Vec<_> = check.issues().iter().map(|i| i.key.as_str()).collect();
         assert_eq!(
             keys,

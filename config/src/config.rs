@@ -49,7 +49,7 @@ impl Config {
         self.tls.validate(&mut check);
         self.network.validate(&mut check);
         self.timeouts.validate(&mut check);
-        self.auth.validate(&mut check);
+        self.auth.validate(&mut check, !self.plugins.is_empty());
         self.logging.validate(&mut check);
         self.metrics.validate(&mut check);
         check.issues

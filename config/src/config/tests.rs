@@ -202,3 +202,15 @@ fn defaults() {
     assert_eq!(config.timeouts.keepalive, 32_400);
     assert_eq!(config.logging.level, "info");
 }
+
+#[test]
+fn an_auth_plugin_may_replace_the_password_file() {
+    let base = "[server]\ncertificate = \"/etc/wolfguard/server.crt\"\n\
+                private_key = \"/etc/wolfguard/server.key\"\n";
+    let err = from_str(base, Path::new(ORIGIN)).unwrap_err().to_string();
+    assert!(err.contains("auth.password_file"), "{err}");
+    let with_plugin =
+        format!("{base}[plugins.local]\npath = \"/usr/lib/wolfguard/auth-local.so\"\n");
+    let config = from_str(&with_plugin, Path::new(ORIGIN)).unwrap();
+    assert!(config.auth.password_file.as_os_str().is_empty());
+}

@@ -6,6 +6,7 @@
 //! leading `!` locks the account. Checks are blocking and CPU-heavy by design, so callers run them
 //! on the priority pool, never on a reactor thread.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -20,7 +21,7 @@ pub enum Verdict {
         groups: Vec<String>,
     },
     /// Wrong password, unknown or locked user. The reason is logged, never shown to the client.
-    Reject(&'static str),
+    Reject(Cow<'static, str>),
 }
 
 /// A blocking password backend.
@@ -97,21 +98,21 @@ impl Authenticator for PasswordFile {
     fn check(&self, user: &str, password: &str) -> Verdict {
         let Some(entry) = self.lookup(user) else {
             let _ = pwhash::unix::verify(password, DUMMY_HASH);
-            return Verdict::Reject("unknown user");
+            return Verdict::Reject("unknown user".into());
         };
         if entry.hash.starts_with('!') {
             let _ = pwhash::unix::verify(password, DUMMY_HASH);
-            return Verdict::Reject("account locked");
+            return Verdict::Reject("account locked".into());
         }
         if !is_supported_hash(&entry.hash) {
-            return Verdict::Reject("unsupported hash format");
+            return Verdict::Reject("unsupported hash format".into());
         }
         if pwhash::unix::verify(password, &entry.hash) {
             Verdict::Accept {
                 groups: entry.groups,
             }
         } else {
-            Verdict::Reject("wrong password")
+            Verdict::Reject("wrong password".into())
         }
     }
 }
@@ -202,12 +203,15 @@ dave:eng:!$6$saltsalt$TVLlQcbpFVof5W3Yz4DTP6gRstiNuHwwTt6GLc1E5n0U0aDehy0S5knV8w
         );
         assert_eq!(
             f.check("alice", "Secret"),
-            Verdict::Reject("wrong password")
+            Verdict::Reject("wrong password".into())
         );
-        assert_eq!(f.check("dave", "secret"), Verdict::Reject("account locked"));
+        assert_eq!(
+            f.check("dave", "secret"),
+            Verdict::Reject("account locked".into())
+        );
         assert_eq!(
             f.check("mallory", "secret"),
-            Verdict::Reject("unknown user")
+            Verdict::Reject("unknown user".into())
         );
     }
 
@@ -235,7 +239,7 @@ dave:eng:!$6$saltsalt$TVLlQcbpFVof5W3Yz4DTP6gRstiNuHwwTt6GLc1E5n0U0aDehy0S5knV8w
         let (_d, f) = file("old:g:abJnggxhB/yWI\n");
         assert_eq!(
             f.check("old", "secret"),
-            Verdict::Reject("unsupported hash format")
+            Verdict::Reject("unsupported hash format".into())
         );
         let h = hash_password("pa:ss wörd");
         assert!(h.starts_with("$6$"));

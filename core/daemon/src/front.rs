@@ -337,8 +337,10 @@ async fn post(
         .pool
         .submit(Priority::High, move || backend.check(&u, &p))
     {
-        Ok(job) => job.await.unwrap_or(Verdict::Reject("backend failed")),
-        Err(_) => Verdict::Reject("auth pool saturated"),
+        Ok(job) => job
+            .await
+            .unwrap_or(Verdict::Reject("backend failed".into())),
+        Err(_) => Verdict::Reject("auth pool saturated".into()),
     };
     let groups = match verdict {
         Verdict::Accept { groups } => {
@@ -363,10 +365,10 @@ async fn post(
                 user: user.clone(),
                 peer: conn.peer,
                 ok: false,
-                reason: Some(why.to_owned()),
+                reason: Some(why.to_string()),
             });
             conv.failures += 1;
-            tracing::info!(peer = %conn.peer, user = %user, reason = why,
+            tracing::info!(peer = %conn.peer, user = %user, reason = %why,
                 attempt = conv.failures, "authentication failed");
             if conv.failures >= server.config.auth.max_tries {
                 conn.send(&http::simple_response(

@@ -96,6 +96,12 @@ impl Server {
         })
         .context("TLS setup failed")?;
         create_private_dir(&config.server.state_dir)?;
+        if config.auth.password_file.as_os_str().is_empty() {
+            anyhow::bail!(
+                "no authentication backend: set auth.password_file, or configure an auth plugin \
+                 in a [plugins.<name>] table (see docs/plugins/authoring.md)"
+            );
+        }
         let auth: Arc<dyn Authenticator> =
             Arc::new(PasswordFile::open(&config.auth.password_file).map_err(anyhow::Error::msg)?);
         let net = &config.network;
