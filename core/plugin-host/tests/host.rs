@@ -420,3 +420,49 @@ fn auth_local_and_log_json_work_as_native_plugins_through_the_bus() {
     assert!(text.contains("\"user\":\"alice\""), "{text}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_wasm_plugin_reads_only_the_directories_its_sandbox_grants() {
+    let dir = std::env::temp_dir().join(format!("wg-wasm-files-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let passwd = dir.join("passwd");
+    // `openssl passwd -1 -salt saltsalt secret`
+    std::fs::write(&passwd, "carol::$1$saltsalt$9xy1btjgzLYfb7hivXtC//\n").unwrap();
+    let mut spec = PluginSpec::wasm("auth-local", &support::built().auth_local_wasm);
+    spec.settings = format!("path = {:?}", passwd.display().to_string());
+    spec.sandbox.host_calls = vec![HostCall::Log, HostCall::Metrics];
+
+    // No file grant: the plugin cannot open its password file and is skipped.
+    let host = PluginHost::load(vec![spec.clone()], pool(4)).unwrap();
+    assert!(host.plugins().is_empty());
+    let err = host.skipped()[0].error.to_string();
+    assert!(err.contains("cannot read the password file"), "{err}");
+
+    spec.sandbox.files = vec![dir.clone()];
+    let host = PluginHost::load(vec![spec], pool(4)).unwrap();
+    let r = req(1, &[("username", "carol"), ("password", "secret")], b"");
+    let step = host.auth_begin("auth-local", r).unwrap().wait().unwrap();
+    assert!(
+        matches!(&step, AuthStep::Accept { user, .. } if user == "carol"),
+        "{step:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn public_types_are_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<PluginHost>();
+    check::<PluginSpec>();
+    check::<wolfguard_plugin_host::PluginInfo>();
+    check::<wolfguard_plugin_host::SkippedPlugin>();
+    check::<LoadError>();
+    check::<PluginLoadError>();
+    check::<wolfguard_plugin_host::CallError>();
+    check::<wolfguard_plugin_host::HostError>();
+    check::<AuthRequest>();
+    check::<AuthStep>();
+    check::<LogEvent>();
+    check::<Verdict>();
+    check::<Packet<'static>>();
+}
