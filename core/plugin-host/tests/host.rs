@@ -466,3 +466,21 @@ fn public_types_are_send_and_sync() {
     check::<Verdict>();
     check::<Packet<'static>>();
 }
+
+#[test]
+fn fuel_bounds_a_call_when_configured() {
+    let mut spec = fixture_wasm("fixture", "misbehave = true\nrecord = false");
+    spec.sandbox.fuel = Some(50_000_000);
+    spec.sandbox.timeout_ms = 10_000; // the fuel, not the deadline, must stop the loop
+    let host = PluginHost::load(vec![spec], pool(4)).unwrap();
+    let r = req(1, &[("username", "loop"), ("password", "x")], b"");
+    let step = host.auth_blocking("fixture", Hook::AuthBegin, &r).unwrap();
+    assert!(
+        matches!(&step, AuthStep::Reject { reason } if reason.contains("out of fuel")),
+        "{step:?}"
+    );
+    let r = req(2, &[("username", "a"), ("password", "a-pw")], b"");
+    let step = host.auth_blocking("fixture", Hook::AuthBegin, &r).unwrap();
+    assert!(matches!(step, AuthStep::Accept { .. }), "{step:?}");
+    assert_eq!(host.stats("fixture").unwrap().timeouts, 1);
+}
