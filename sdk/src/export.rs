@@ -81,7 +81,7 @@ macro_rules! __export_target {
                     STATE.filter_connect(info)
                 }
                 fn filter_packets(
-                    batch: Vec<t::Packet>,
+                    batch: t::PacketBatch,
                 ) -> Result<Vec<t::PacketVerdict>, String> {
                     STATE.filter_packets(batch)
                 }

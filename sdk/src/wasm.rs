@@ -106,17 +106,26 @@ impl<P: Exported> Slot<P> {
     /// `filter-packets`.
     pub fn filter_packets(
         &self,
-        batch: Vec<types::Packet>,
+        batch: types::PacketBatch,
     ) -> Result<Vec<types::PacketVerdict>, String> {
-        let packets: Vec<Packet<'_>> = batch
-            .iter()
-            .map(|p| Packet {
-                session: p.session,
-                ingress: p.ingress,
-                data: &p.data,
-            })
-            .collect();
-        let mut out = Vec::with_capacity(packets.len());
+        let n = batch.sessions.len();
+        if batch.ingress.len() != n || batch.offsets.len() != n + 1 {
+            return Err("malformed packet batch".to_owned());
+        }
+        let mut packets: Vec<Packet<'_>> = Vec::with_capacity(n);
+        for i in 0..n {
+            let (start, end) = (batch.offsets[i] as usize, batch.offsets[i + 1] as usize);
+            let data = batch
+                .data
+                .get(start..end)
+                .ok_or_else(|| "malformed packet batch".to_owned())?;
+            packets.push(Packet {
+                session: batch.sessions[i],
+                ingress: batch.ingress[i],
+                data,
+            });
+        }
+        let mut out = Vec::with_capacity(n);
         self.get()?.filter_packets(&packets, &mut out)?;
         Ok(out
             .into_iter()

@@ -301,16 +301,24 @@ impl Backend for WasmPlugin {
         batch: &[Packet<'_>],
         out: &mut Vec<PacketVerdict>,
     ) -> Result<(), CallError> {
-        let packets: Vec<t::Packet> = batch
-            .iter()
-            .map(|p| t::Packet {
-                session: p.session,
-                ingress: p.ingress,
-                data: p.data.to_vec(),
-            })
-            .collect();
+        let bytes: usize = batch.iter().map(|p| p.data.len()).sum();
+        let mut flat = t::PacketBatch {
+            sessions: Vec::with_capacity(batch.len()),
+            ingress: Vec::with_capacity(batch.len()),
+            offsets: Vec::with_capacity(batch.len() + 1),
+            data: Vec::with_capacity(bytes),
+        };
+        flat.offsets.push(0);
+        for p in batch {
+            flat.sessions.push(p.session);
+            flat.ingress.push(p.ingress);
+            flat.data.extend_from_slice(p.data);
+            let end = u32::try_from(flat.data.len())
+                .map_err(|_| CallError::Plugin("packet batch larger than 4 GiB".into()))?;
+            flat.offsets.push(end);
+        }
         let verdicts = self
-            .call(|store, g| g.call_filter_packets(store, &packets))?
+            .call(|store, g| g.call_filter_packets(store, &flat))?
             .map_err(CallError::Plugin)?;
         if verdicts.len() != batch.len() {
             return Err(CallError::Plugin(format!(
