@@ -1,0 +1,60 @@
+//! The root module of native plugins.
+// The prefix-type derive expands accessors (with `unsafe` blocks) next to the struct, so the
+// allow has to cover this module, which holds nothing but the root module. No hand-written unsafe.
+#![allow(unsafe_code)]
+// `DynTrait` is `#[repr(C)]` but holds a zero-sized phantom rustc cannot prove FFI-safe;
+// abi_stable checks the whole layout at load time instead.
+#![allow(improper_ctypes_definitions)]
+
+use abi_stable::library::RootModule;
+use abi_stable::sabi_types::VersionStrings;
+use abi_stable::std_types::{RResult, RSlice, RStr, RString, RVec};
+use abi_stable::{StableAbi, declare_root_module_statics};
+
+use super::{
+    ABI_VERSION_STRING, FfiAuthRequest, FfiAuthResult, FfiConnect, FfiHostBox, FfiInstance,
+    FfiListener, FfiLogEvent, FfiManifest, FfiPacket, FfiVerdictResult,
+};
+
+/// The root module of a native plugin. Append new hooks at the end only (see the module docs).
+#[repr(C)]
+#[derive(StableAbi)]
+#[sabi(kind(Prefix(prefix_ref = PluginModRef)))]
+pub struct PluginMod {
+    /// What the plugin declares about itself.
+    pub manifest: extern "C" fn() -> FfiManifest,
+    /// Creates an instance from the plugin's settings (TOML text of its `settings` table).
+    pub instantiate: extern "C" fn(RStr<'_>, FfiHostBox) -> RResult<FfiInstance, RString>,
+    /// First step of an auth conversation.
+    pub auth_begin: extern "C" fn(&FfiInstance, &FfiAuthRequest) -> FfiAuthResult,
+    /// Later steps of an auth conversation.
+    pub auth_continue: extern "C" fn(&FfiInstance, &FfiAuthRequest) -> FfiAuthResult,
+    /// Verdict on a connect attempt.
+    pub filter_connect: extern "C" fn(&FfiInstance, &FfiConnect) -> FfiVerdictResult,
+    /// Verdicts on a batch of packets, one code ([`PacketVerdict`](crate::PacketVerdict)) per
+    /// packet appended to the output vector.
+    pub filter_packets: extern "C" fn(
+        &FfiInstance,
+        RSlice<'_, FfiPacket<'_>>,
+        &mut RVec<u8>,
+    ) -> RResult<(), RString>,
+    /// One daemon event.
+    pub log_event: extern "C" fn(&FfiInstance, &FfiLogEvent),
+    /// The listeners a transport plugin wants. Last field of contract 0.1.
+    #[sabi(last_prefix_field)]
+    pub transport_listeners: extern "C" fn(&FfiInstance) -> RVec<FfiListener>,
+    /// 0.2's appended hook, present when this copy plays a newer minor (`v0_3`).
+    #[cfg(feature = "v0_3")]
+    pub filter_auth_failure:
+        extern "C" fn(&FfiInstance, &super::FfiAuthFailure) -> FfiVerdictResult,
+    /// A hook a future 0.3 might append; a 0.2 host never sees it.
+    #[cfg(feature = "v0_3")]
+    pub future_hook: extern "C" fn(&FfiInstance) -> u32,
+}
+
+impl RootModule for PluginModRef {
+    declare_root_module_statics! {PluginModRef}
+    const BASE_NAME: &'static str = "wolfguard_plugin";
+    const NAME: &'static str = "wolfguard_plugin";
+    const VERSION_STRINGS: VersionStrings = VersionStrings::new(ABI_VERSION_STRING);
+}
