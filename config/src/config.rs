@@ -67,6 +67,15 @@ impl Config {
                 *path = base.join(&*path);
             }
         }
+        // A plugin's `path` is the one key of the pass-through tables the daemon reads itself.
+        for table in self.plugins.values_mut() {
+            if let Some(toml::Value::String(p)) = table.get_mut("path") {
+                let path = Path::new(p.as_str());
+                if !p.is_empty() && path.is_relative() {
+                    *p = base.join(path).to_string_lossy().into_owned();
+                }
+            }
+        }
     }
 }
 

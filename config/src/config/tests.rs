@@ -213,4 +213,11 @@ fn an_auth_plugin_may_replace_the_password_file() {
         format!("{base}[plugins.local]\npath = \"/usr/lib/wolfguard/auth-local.so\"\n");
     let config = from_str(&with_plugin, Path::new(ORIGIN)).unwrap();
     assert!(config.auth.password_file.as_os_str().is_empty());
+    let relative = format!("{base}[plugins.local]\npath = \"plugins/auth-local.so\"\n");
+    let config = from_str(&relative, Path::new(ORIGIN)).unwrap();
+    let dir = Path::new(ORIGIN).parent().unwrap();
+    assert_eq!(
+        config.plugins["local"]["path"].as_str(),
+        Some(dir.join("plugins/auth-local.so").to_str().unwrap())
+    );
 }

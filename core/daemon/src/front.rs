@@ -154,6 +154,9 @@ struct Conversation {
 
 /// Serves one accepted TCP connection.
 pub async fn serve(server: Arc<Server>, tcp: TcpStream, peer: SocketAddr) {
+    if !connect_allowed(&server, &tcp, peer).await {
+        return;
+    }
     let tls = match server.tls.new_session() {
         Ok(t) => t,
         Err(e) => {
@@ -367,6 +370,26 @@ async fn post(
                 ok: false,
                 reason: Some(why.to_string()),
             });
+            if let Some(host) = server
+                .plugins
+                .as_ref()
+                .filter(|_| server.plugin_hooks.filter_auth_failure)
+            {
+                let failure = wolfguard_plugin_host::api::AuthFailure {
+                    peer: conn.peer.to_string(),
+                    user: user.clone(),
+                    reason: why.to_string(),
+                };
+                let verdict = match host.filter_auth_failure(failure) {
+                    Ok(job) => job.await.ok(),
+                    Err(_) => None,
+                };
+                if !matches!(verdict, Some(wolfguard_plugin_host::api::Verdict::Accept)) {
+                    tracing::info!(peer = %conn.peer, user = %user, ?verdict,
+                        "connection closed by an auth-failure filter plugin");
+                    return Err(FrontError::Closed);
+                }
+            }
             conv.failures += 1;
             tracing::info!(peer = %conn.peer, user = %user, reason = %why,
                 attempt = conv.failures, "authentication failed");
@@ -546,6 +569,40 @@ fn dtls_setup(
         mtu: server.dtls_mtu(),
         local: None,
     })
+}
+
+/// Asks the connect filters of the plugins (if any) whether to serve this TCP connection,
+/// before any TLS work. Refused connections are closed without a word.
+async fn connect_allowed(server: &Server, tcp: &TcpStream, peer: SocketAddr) -> bool {
+    let Some(host) = server
+        .plugins
+        .as_ref()
+        .filter(|_| server.plugin_hooks.filter_connect)
+    else {
+        return true;
+    };
+    let info = wolfguard_plugin_host::api::ConnectInfo {
+        peer: peer.to_string(),
+        local: tcp.local_addr().map(|a| a.to_string()).unwrap_or_default(),
+        sni: None,
+    };
+    let verdict = match host.filter_connect(info) {
+        Ok(job) => job.await.ok(),
+        Err(_) => None,
+    };
+    match verdict {
+        Some(wolfguard_plugin_host::api::Verdict::Accept) => true,
+        Some(v) => {
+            tracing::info!(%peer, verdict = ?v, "connection refused by a filter plugin");
+            false
+        }
+        // The pool refused or lost the job: the filters' failure policy could not run, so the
+        // connection is refused (fail closed).
+        None => {
+            tracing::warn!(%peer, "connect filters unavailable; connection refused");
+            false
+        }
+    }
 }
 
 /// Handles `CONNECT /CSCOSSLC/tunnel`.

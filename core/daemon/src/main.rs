@@ -20,6 +20,7 @@ mod init;
 mod leases;
 mod metrics;
 mod passwd;
+mod plugins;
 mod server;
 mod sessions;
 mod tunnel;

@@ -45,7 +45,11 @@ pub struct Server {
     /// The data path.
     pub dataplane: DataPlane,
     /// Where blocking work runs.
-    pub pool: PriorityPool,
+    pub pool: Arc<PriorityPool>,
+    /// The loaded plugins, when any `[plugins.<name>]` table exists.
+    pub plugins: Option<wolfguard_plugin_host::PluginHost>,
+    /// Which optional plugin hooks are present (so connections skip empty chains).
+    pub plugin_hooks: crate::plugins::HookSet,
     /// The event bus: auth results, sessions up/down, DTLS up/down. Subscribers (logging
     /// plugins, later the management API) get bounded queues; publishing never blocks.
     pub bus: Arc<EventBus>,
@@ -96,14 +100,23 @@ impl Server {
         })
         .context("TLS setup failed")?;
         create_private_dir(&config.server.state_dir)?;
-        if config.auth.password_file.as_os_str().is_empty() {
-            anyhow::bail!(
-                "no authentication backend: set auth.password_file, or configure an auth plugin \
-                 in a [plugins.<name>] table (see docs/plugins/authoring.md)"
-            );
-        }
+        let pool = Arc::new(
+            PriorityPool::new(PoolConfig::default()).context("cannot start the thread pool")?,
+        );
+        let bus = Arc::new(EventBus::new());
+        // Plugins load before anything listens, so a broken critical plugin stops start-up.
+        let plugins = crate::plugins::load(&config, pool.clone(), &bus)?;
         let auth: Arc<dyn Authenticator> =
-            Arc::new(PasswordFile::open(&config.auth.password_file).map_err(anyhow::Error::msg)?);
+            match plugins.as_ref().and_then(crate::plugins::PluginAuth::first) {
+                Some(p) => Arc::new(p),
+                None if config.auth.password_file.as_os_str().is_empty() => anyhow::bail!(
+                    "no authentication backend: set auth.password_file, or configure an auth \
+                     plugin in a [plugins.<name>] table (see docs/plugins/authoring.md)"
+                ),
+                None => Arc::new(
+                    PasswordFile::open(&config.auth.password_file).map_err(anyhow::Error::msg)?,
+                ),
+            };
         let net = &config.network;
         let leases = Leases::new(net.ipv4_pool, net.ipv6_pool, net.ipv6_prefix);
         // The TUN MTU is the data MTU for the configured link MTU; clients with a smaller path
@@ -161,7 +174,6 @@ impl Server {
         } else {
             None
         };
-        let bus = Arc::new(EventBus::new());
         let dataplane = DataPlane::start(
             queues.queues,
             tun_mtu,
@@ -171,14 +183,14 @@ impl Server {
             bus.clone(),
         )
         .context("cannot start data-path workers")?;
-        let pool =
-            PriorityPool::new(PoolConfig::default()).context("cannot start the thread pool")?;
         Ok(Self {
             config,
             tls,
             sessions,
             dataplane,
             pool,
+            plugin_hooks: crate::plugins::HookSet::of(plugins.as_ref()),
+            plugins,
             bus,
             auth_counters: AuthCounters::default(),
             auth,

@@ -1,0 +1,152 @@
+//! The daemon's side of the plugin host: `[plugins.<name>]` tables become [`PluginSpec`]s, the
+//! host is loaded once at start, and the first auth plugin in chain order becomes the password
+//! backend behind the front end's [`Authenticator`] seam.
+//!
+//! ```text
+//!  [plugins.local]  path = ".../libwolfguard_plugin_auth_local.so"   kind = "native"
+//!  [plugins.audit]  path = ".../log_json.wasm"                       kind = "wasm"
+//!        │ PluginSpec::from_toml                    PluginHost::load (critical ⇒ start fails)
+//!        ▼
+//!  front: password check on the pool ──► PluginAuth::check ──► host.auth_blocking(first auth plugin)
+//!  front: new TCP connection         ──► host.filter_connect (connect filters, pool)
+//!  front: wrong password             ──► host.filter_auth_failure (failure filters, pool)
+//!  event bus ──► host.subscribe: one bounded subscriber per logging plugin
+//! ```
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use anyhow::Context as _;
+use wolfguard_config::Config;
+use wolfguard_plugin_host::api::{Answer, AuthRequest, AuthStep, Hook};
+use wolfguard_plugin_host::{PluginHost, PluginSpec};
+use wolfguard_runtime::{EventBus, PriorityPool};
+
+use crate::auth::{Authenticator, Verdict};
+
+/// Turns every `[plugins.<name>]` table into a spec; errors name the table and the key.
+pub fn specs(config: &Config) -> anyhow::Result<Vec<PluginSpec>> {
+    config
+        .plugins
+        .iter()
+        .map(|(name, table)| {
+            let text = toml::to_string(table)
+                .with_context(|| format!("plugins.{name}: cannot re-read the table"))?;
+            PluginSpec::from_toml(name, &text).map_err(|e| {
+                anyhow::anyhow!(
+                    "plugins.{name}: {}; fix: see docs/plugins/authoring.md for the keys \
+                     (path, kind, priority, critical, failure_policy, settings, sandbox)",
+                    e.reason
+                )
+            })
+        })
+        .collect()
+}
+
+/// Loads the configured plugins (none configured: no host) and subscribes the logging plugins
+/// to `bus`. A critical plugin that fails stops start-up; others are logged and skipped.
+pub fn load(
+    config: &Config,
+    pool: Arc<PriorityPool>,
+    bus: &EventBus,
+) -> anyhow::Result<Option<PluginHost>> {
+    let specs = specs(config)?;
+    if specs.is_empty() {
+        return Ok(None);
+    }
+    let host = PluginHost::load(specs, pool).map_err(|e| anyhow::anyhow!("{e}"))?;
+    for s in host.skipped() {
+        tracing::warn!(plugin = %s.name, error = %s.error, "plugin not loaded (not critical)");
+    }
+    for p in host.plugins() {
+        tracing::info!(plugin = %p.name, kind = ?p.kind, position = p.position,
+            provides = ?p.manifest.provides, "plugin loaded");
+    }
+    host.subscribe(bus);
+    Ok(Some(host))
+}
+
+/// The optional hooks some loaded plugin implements.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HookSet {
+    /// Some plugin filters connect attempts.
+    pub filter_connect: bool,
+    /// Some plugin filters auth failures.
+    pub filter_auth_failure: bool,
+}
+
+impl HookSet {
+    /// The hooks of `host`'s plugins.
+    pub fn of(host: Option<&PluginHost>) -> Self {
+        let plugins = host.map(PluginHost::plugins).unwrap_or_default();
+        let has = |h: Hook| plugins.iter().any(|p| p.manifest.hooks.contains(&h));
+        Self {
+            filter_connect: has(Hook::FilterConnect),
+            filter_auth_failure: has(Hook::FilterAuthFailure),
+        }
+    }
+}
+
+/// The password backend of an auth plugin: the login form's user name and password open a
+/// conversation with the plugin; its accept or reject is the verdict. Runs on a pool thread
+/// (the front end submits the check there), so the plugin may block.
+pub struct PluginAuth {
+    host: PluginHost,
+    plugin: String,
+    conversations: AtomicU64,
+}
+
+impl PluginAuth {
+    /// Uses the first auth plugin of `host` in chain order, if it has one.
+    pub fn first(host: &PluginHost) -> Option<Self> {
+        let plugin = host.auth_plugins().into_iter().next()?;
+        tracing::info!(%plugin, "passwords are checked by an auth plugin");
+        Some(Self {
+            host: host.clone(),
+            plugin,
+            conversations: AtomicU64::new(1),
+        })
+    }
+}
+
+impl std::fmt::Debug for PluginAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PluginAuth")
+            .field("plugin", &self.plugin)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Authenticator for PluginAuth {
+    fn check(&self, user: &str, password: &str) -> Verdict {
+        let req = AuthRequest {
+            conversation: self.conversations.fetch_add(1, Ordering::Relaxed),
+            answers: vec![
+                Answer {
+                    name: "username".into(),
+                    value: user.into(),
+                },
+                Answer {
+                    name: "password".into(),
+                    value: password.into(),
+                },
+            ],
+            ..AuthRequest::default()
+        };
+        match self.host.auth_blocking(&self.plugin, Hook::AuthBegin, &req) {
+            Ok(AuthStep::Accept { groups, .. }) => Verdict::Accept { groups },
+            Ok(AuthStep::Reject { reason }) => Verdict::Reject(reason.into()),
+            // The VPN login form has one user/password round; a follow-up question (OTP,
+            // RADIUS Access-Challenge) needs the multi-step form, which is not wired yet.
+            Ok(AuthStep::Challenge { .. }) => Verdict::Reject(
+                format!(
+                    "plugin {} asked a follow-up question; multi-step logins are not supported \
+                     by the login form yet",
+                    self.plugin
+                )
+                .into(),
+            ),
+            Err(e) => Verdict::Reject(format!("plugin {}: {e}", self.plugin).into()),
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! Logins through auth plugins loaded by the daemon, with the real openconnect client: the
+//! shipped `auth-local` plugin (ocpasswd file) as a native cdylib and as a WASM component, and
+//! the `log-json` plugin recording the event bus. The plugins are built by this test (native,
+//! and for `wasm32-wasip2`) with the same cargo and target directory.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use wolfguard_interop::{Lab, LabOptions, wait_for};
+
+struct Built {
+    auth_local: PathBuf,
+    auth_local_wasm: PathBuf,
+    log_json: PathBuf,
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn cargo(args: &[&str]) {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let st = Command::new(&cargo)
+        .args(args)
+        .current_dir(workspace())
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run {cargo}: {e}"));
+    assert!(st.success(), "cargo {} failed", args.join(" "));
+}
+
+fn built() -> &'static Built {
+    static BUILT: OnceLock<Built> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        cargo(&[
+            "build",
+            "-p",
+            "wolfguard-plugin-auth-local",
+            "-p",
+            "wolfguard-plugin-log-json",
+        ]);
+        cargo(&[
+            "build",
+            "-p",
+            "wolfguard-plugin-auth-local",
+            "--target",
+            "wasm32-wasip2",
+        ]);
+        let t = std::env::var_os("CARGO_TARGET_DIR")
+            .map_or_else(|| workspace().join("target"), PathBuf::from);
+        let b = Built {
+            auth_local: t.join("debug/libwolfguard_plugin_auth_local.so"),
+            auth_local_wasm: t.join("wasm32-wasip2/debug/wolfguard_plugin_auth_local.wasm"),
+            log_json: t.join("debug/libwolfguard_plugin_log_json.so"),
+        };
+        for p in [&b.auth_local, &b.auth_local_wasm, &b.log_json] {
+            assert!(p.exists(), "{} was not built", p.display());
+        }
+        b
+    })
+}
+
+/// A password file of its own (not the lab's), so only the plugin can know `plug`.
+fn passwd_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("wg-plugins-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = Command::new("openssl")
+        .args(["passwd", "-6", "plug-secret"])
+        .output()
+        .unwrap();
+    let hash = String::from_utf8(out.stdout).unwrap();
+    std::fs::write(dir.join("passwd"), format!("plug:staff:{}\n", hash.trim())).unwrap();
+    dir
+}
+
+fn login_through(name: &'static str, table: String, dir: &Path) {
+    let mut lab = Lab::start(
+        name,
+        LabOptions {
+            config: vec![
+                ("plugins.audit", audit_table(dir)),
+                (name_table(name), table),
+            ],
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(
+        lab.server_log()
+            .contains("passwords are checked by an auth plugin"),
+        "{}",
+        lab.server_log()
+    );
+    // A lab user the password file of the lab knows, but the plugin's file does not.
+    let refused = lab.openconnect(0, "alice", "alice-secret", &[]).unwrap();
+    let mut refused = refused;
+    assert!(refused.wait_up(Duration::from_secs(8)).is_err());
+    let mut c = lab.openconnect(0, "plug", "plug-secret", &[]).unwrap();
+    c.wait_up(Duration::from_secs(20)).unwrap();
+    assert!(
+        lab.exec(&c.ns, "ping -c 3 -i 0.2 -W 2 192.168.77.1")
+            .status
+            .success()
+    );
+    c.signal("INT");
+    c.wait_exit(Duration::from_secs(10));
+    // log-json saw the event bus: the rejected and the accepted login, the session going up
+    // and down.
+    let log = dir.join("events.jsonl");
+    let text = wait_for(Duration::from_secs(5), || {
+        let t = std::fs::read_to_string(&log).ok()?;
+        t.contains("session-down").then_some(t)
+    })
+    .unwrap_or_else(|| panic!("no session-down in {}", log.display()));
+    assert!(
+        text.contains("auth-result") && text.contains("session-up"),
+        "{text}"
+    );
+    assert!(text.contains("\"plug\""), "{text}");
+    for line in text.lines() {
+        serde_json::from_str::<serde_json::Value>(line)
+            .unwrap_or_else(|e| panic!("not JSON: {line}: {e}"));
+    }
+}
+
+fn name_table(name: &'static str) -> &'static str {
+    match name {
+        "plugnative" => "plugins.local",
+        _ => "plugins.localwasm",
+    }
+}
+
+fn audit_table(dir: &Path) -> String {
+    format!(
+        "path = {:?}\nkind = \"native\"\nsettings = {{ path = {:?} }}\n",
+        built().log_json.display().to_string(),
+        dir.join("events.jsonl").display().to_string()
+    )
+}
+
+#[test]
+fn openconnect_logs_in_through_auth_local_loaded_as_a_native_plugin() {
+    let dir = passwd_dir("native");
+    let table = format!(
+        "path = {:?}\nkind = \"native\"\ncritical = true\nsettings = {{ path = {:?} }}\n",
+        built().auth_local.display().to_string(),
+        dir.join("passwd").display().to_string()
+    );
+    login_through("plugnative", table, &dir);
+}
+
+#[test]
+fn openconnect_logs_in_through_auth_local_built_as_a_wasm_component() {
+    let dir = passwd_dir("wasm");
+    let table = format!(
+        "path = {:?}\nkind = \"wasm\"\ncritical = true\nsettings = {{ path = {:?} }}\n\
+         sandbox = {{ files = [{:?}], host_calls = [\"log\", \"metrics\"], timeout_ms = 2000 }}\n",
+        built().auth_local_wasm.display().to_string(),
+        dir.join("passwd").display().to_string(),
+        dir.display().to_string()
+    );
+    login_through("plugwasm", table, &dir);
+}
+
+#[test]
+fn a_critical_plugin_that_cannot_load_stops_start_up_with_its_name() {
+    let dir = passwd_dir("broken");
+    let table = format!(
+        "path = {:?}\nkind = \"native\"\ncritical = true\nsettings = {{ path = \"/nonexistent\" }}\n",
+        dir.join("missing.so").display().to_string()
+    );
+    let err = Lab::start(
+        "plugbroken",
+        LabOptions {
+            config: vec![("plugins.local", table)],
+            ..Default::default()
+        },
+    )
+    .err()
+    .expect("start-up must fail");
+    let text = format!("{err:#}");
+    assert!(text.contains("local"), "{text}");
+}
