@@ -1,16 +1,14 @@
-//! Password authentication behind a small trait, so that the plugin host can later provide the
-//! backend (PAM, RADIUS, OIDC, a WASM module) without the front end changing.
+//! Password authentication behind a small trait: the front end asks an [`Authenticator`], which is
+//! either an auth plugin (see `plugins.rs`) or the built-in password file.
 //!
-//! The built-in backend reads an ocpasswd-compatible file: `user:group1,group2:hash`, where the
+//! The built-in backend is the `auth-local` plugin's code, linked in. It reads an
+//! ocpasswd-compatible file: `user:group1,group2:hash`, where the
 //! hash is a crypt(3) string (`$6$` SHA-512-crypt, `$5$` SHA-256-crypt, `$1$` MD5-crypt) and a
 //! leading `!` locks the account. Checks are blocking and CPU-heavy by design, so callers run them
 //! on the priority pool, never on a reactor thread.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::time::SystemTime;
+use std::path::Path;
 
 /// The outcome of one password check.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,111 +28,33 @@ pub trait Authenticator: Send + Sync {
     fn check(&self, user: &str, password: &str) -> Verdict;
 }
 
-/// One line of the password file.
-#[derive(Debug, Clone)]
-struct Entry {
-    groups: Vec<String>,
-    hash: String,
-}
-
-/// The ocpasswd-format password file, re-read when its modification time changes.
+/// The ocpasswd-format password file of `auth.password_file`: the checking code of the
+/// `auth-local` plugin, linked in rather than loaded, so the built-in backend and the plugin can
+/// never disagree. The file is re-read when its modification time changes; a file that stops
+/// parsing leaves the last good copy in service.
 #[derive(Debug)]
-pub struct PasswordFile {
-    path: PathBuf,
-    cache: Mutex<(Option<SystemTime>, HashMap<String, Entry>)>,
-}
-
-/// A valid SHA-512-crypt hash of a random string: unknown users are checked against it so that
-/// their answers take as long as a wrong password for a real user (no user enumeration by timing).
-const DUMMY_HASH: &str = "$6$wolfguarddummy$25aAOpQq.sZoUucduSCaCpMP.e2Ivrc54bwCTbTKPjA1hp9mI1gn92vIhG1Xg9Q.JRmXeK95vRsUxuyArYCES/";
+pub struct PasswordFile(wolfguard_plugin_auth_local::PasswordFile);
 
 impl PasswordFile {
     /// Opens and parses the file; errors name the file and line.
     pub fn open(path: &Path) -> Result<Self, String> {
-        let file = Self {
-            path: path.to_owned(),
-            cache: Mutex::new((None, HashMap::new())),
-        };
-        file.reload()?;
-        Ok(file)
-    }
-
-    fn reload(&self) -> Result<(), String> {
-        let mtime = std::fs::metadata(&self.path)
-            .and_then(|m| m.modified())
-            .ok();
-        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        if cache.0.is_some() && cache.0 == mtime {
-            return Ok(());
-        }
-        let text = std::fs::read_to_string(&self.path).map_err(|e| {
-            format!(
-                "{}: cannot read the password file: {e}",
-                self.path.display()
-            )
-        })?;
-        let entries = parse(&text).map_err(|e| {
-            let path = self.path.display();
-            format!(
-                "{path}:{}: {}; expected `user:group1,group2:hash`",
-                e.line, e.reason
-            )
-        })?;
-        *cache = (mtime, entries);
-        Ok(())
-    }
-
-    fn lookup(&self, user: &str) -> Option<Entry> {
-        if let Err(e) = self.reload() {
-            // Keep serving with the last good copy; the operator sees why.
-            tracing::warn!(error = %e, "password file reload failed");
-        }
-        let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        cache.1.get(user).cloned()
+        wolfguard_plugin_auth_local::PasswordFile::open(path).map(Self)
     }
 }
 
 impl Authenticator for PasswordFile {
     fn check(&self, user: &str, password: &str) -> Verdict {
-        let Some(entry) = self.lookup(user) else {
-            let _ = pwhash::unix::verify(password, DUMMY_HASH);
-            return Verdict::Reject("unknown user".into());
-        };
-        if entry.hash.starts_with('!') {
-            let _ = pwhash::unix::verify(password, DUMMY_HASH);
-            return Verdict::Reject("account locked".into());
+        let (verdict, reload_error) =
+            wolfguard_plugin_auth_local::check_password(&self.0, user, password);
+        if let Some(e) = reload_error {
+            // Keep serving with the last good copy; the operator sees why.
+            tracing::warn!(error = %e, "password file reload failed");
         }
-        if !is_supported_hash(&entry.hash) {
-            return Verdict::Reject("unsupported hash format".into());
-        }
-        if pwhash::unix::verify(password, &entry.hash) {
-            Verdict::Accept {
-                groups: entry.groups,
-            }
-        } else {
-            Verdict::Reject("wrong password".into())
+        match verdict {
+            wolfguard_plugin_auth_local::Check::Accept(groups) => Verdict::Accept { groups },
+            wolfguard_plugin_auth_local::Check::Reject(why) => Verdict::Reject(why.into()),
         }
     }
-}
-
-/// The crypt formats ocpasswd writes. Plain DES crypt and friends are refused.
-fn is_supported_hash(hash: &str) -> bool {
-    ["$6$", "$5$", "$1$"].iter().any(|p| hash.starts_with(p))
-}
-
-fn parse(text: &str) -> Result<HashMap<String, Entry>, wolfguard_config::passwd::PasswdError> {
-    Ok(wolfguard_config::passwd::parse_passwd(text)?
-        .into_iter()
-        .map(|e| {
-            (
-                e.user,
-                Entry {
-                    groups: e.groups,
-                    hash: e.hash,
-                },
-            )
-        })
-        .collect())
 }
 
 /// Hashes a password the way ocpasswd does (SHA-512-crypt with a random salt).

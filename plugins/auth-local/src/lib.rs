@@ -16,7 +16,10 @@ use std::path::Path;
 use wolfguard_sdk::prelude::*;
 
 pub use auth::Check;
-use passwd::PasswordFile;
+/// The checking code, for a host that links this crate instead of loading it: the daemon's
+/// built-in `auth.password_file` backend is this very code.
+pub use auth::check as check_password;
+pub use passwd::PasswordFile;
 
 /// The plugin.
 pub struct AuthLocal {
