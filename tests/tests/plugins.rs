@@ -182,3 +182,70 @@ fn a_critical_plugin_that_cannot_load_stops_start_up_with_its_name() {
     let text = format!("{err:#}");
     assert!(text.contains("local"), "{text}");
 }
+
+/// Filter plugins in the daemon, with the SDK's example filter loaded natively: its connect
+/// filter refuses a client network before TLS, and its packet filter (`ipv4_only`) drops IPv6
+/// in the data path while IPv4 flows. The counter shows on the metrics endpoint.
+#[test]
+fn a_filter_plugin_refuses_connects_and_drops_packets_in_the_data_path() {
+    cargo(&["build", "-p", "wolfguard-sdk", "--example", "filter"]);
+    let t = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| workspace().join("target"), PathBuf::from);
+    let so = t.join("debug/examples/libfilter.so");
+    assert!(so.exists(), "{} was not built", so.display());
+    let mut lab = Lab::start(
+        "plugfilter",
+        LabOptions {
+            clients: 2,
+            config: vec![
+                ("network", "ipv6_pool = \"fd00:77::/48\"\n".into()),
+                (
+                    "plugins.filter",
+                    format!(
+                        "path = {:?}\ncritical = true\nfailure_policy = \"fail-closed\"\n\
+                         settings = {{ deny = [\"10.99.1.\"], ipv4_only = true }}\n",
+                        so.display().to_string()
+                    ),
+                ),
+            ],
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    // Client 1 (10.99.1.2) is on the deny list: refused before TLS.
+    let mut refused = lab.openconnect(1, "bob", "bob-secret", &[]).unwrap();
+    assert!(refused.wait_up(Duration::from_secs(8)).is_err());
+    assert!(
+        !lab.events("connection refused by a filter plugin")
+            .is_empty(),
+        "{}",
+        lab.server_log()
+    );
+    // Client 0 gets in; IPv4 flows, IPv6 is dropped by the packet filter.
+    let mut c = lab.openconnect(0, "alice", "alice-secret", &[]).unwrap();
+    c.wait_up(Duration::from_secs(20)).unwrap();
+    let ns = c.ns.clone();
+    assert!(
+        lab.exec(&ns, "ping -c 3 -i 0.2 -W 2 192.168.77.1")
+            .status
+            .success()
+    );
+    assert!(
+        c.env().contains_key("INTERNAL_IP6_ADDRESS"),
+        "the client got IPv6"
+    );
+    assert!(
+        !lab.exec(&ns, "ping -6 -c 3 -i 0.2 -W 1 fd00:77::1")
+            .status
+            .success(),
+        "IPv6 must be dropped by the filter"
+    );
+    let m = lab.metrics();
+    assert!(
+        m.get("wolfguard_filtered_packets_total")
+            .copied()
+            .unwrap_or(0.0)
+            >= 3.0,
+        "{m:?}"
+    );
+}

@@ -58,6 +58,8 @@ pub struct Counters {
     pub dtls_handshake_failures: AtomicU64,
     /// DTLS flows that moved to a new client address without a new handshake.
     pub dtls_peer_moves: AtomicU64,
+    /// Packets a data-path filter plugin dropped or rejected.
+    pub filtered: AtomicU64,
 }
 
 /// Largest datagram read from a UDP socket.
@@ -142,6 +144,9 @@ pub struct Shared {
     pub sessions: Arc<Sessions>,
     /// The daemon's event bus (session up/down, DTLS up/down); publishing never blocks.
     pub bus: Arc<wolfguard_runtime::EventBus>,
+    /// The plugin host, when some loaded plugin filters data-path packets (`None` costs the
+    /// packet path nothing).
+    pub packet_filters: Option<wolfguard_plugin_host::PluginHost>,
     /// Counters.
     pub counters: Counters,
     /// MTU of the TUN device: no packet read from it is larger.
@@ -301,11 +306,13 @@ impl DataPlane {
         udp: &[SocketAddr],
         sessions: Arc<Sessions>,
         bus: Arc<wolfguard_runtime::EventBus>,
+        packet_filters: Option<wolfguard_plugin_host::PluginHost>,
     ) -> std::io::Result<Self> {
         let shared = Arc::new(Shared {
             router: Router::default(),
             sessions,
             bus,
+            packet_filters,
             counters: Counters::default(),
             tun_mtu: usize::from(tun_mtu).min(MAX_PACKET),
             v6_prefix,
@@ -645,6 +652,7 @@ mod tests {
                 },
             )),
             bus: Arc::new(wolfguard_runtime::EventBus::new()),
+            packet_filters: None,
             counters: Counters::default(),
             tun_mtu: 1400,
             v6_prefix: p,

@@ -206,6 +206,13 @@ pub fn render(server: &Server) -> String {
     );
     family(
         &mut out,
+        "wolfguard_filtered_packets_total",
+        "counter",
+        "Packets dropped by data-path filter plugins.",
+        &[("", load(&c.filtered))],
+    );
+    family(
+        &mut out,
         "wolfguard_dtls_peer_moves_total",
         "counter",
         "DTLS flows that moved to a new client address without a handshake (NAT rebinding, connection ids).",

@@ -11,6 +11,7 @@
 //!  front: new TCP connection         ──► host.filter_connect (connect filters, pool)
 //!  front: wrong password             ──► host.filter_auth_failure (failure filters, pool)
 //!  event bus ──► host.subscribe: one bounded subscriber per logging plugin
+//!  tunnel: each IP packet, both ways ──► host.filter_packets (inline, only if some plugin filters)
 //! ```
 
 use std::sync::Arc;
@@ -73,6 +74,8 @@ pub struct HookSet {
     pub filter_connect: bool,
     /// Some plugin filters auth failures.
     pub filter_auth_failure: bool,
+    /// Some plugin filters data-path packets.
+    pub filter_packets: bool,
 }
 
 impl HookSet {
@@ -83,6 +86,7 @@ impl HookSet {
         Self {
             filter_connect: has(Hook::FilterConnect),
             filter_auth_failure: has(Hook::FilterAuthFailure),
+            filter_packets: has(Hook::FilterPackets),
         }
     }
 }

@@ -106,6 +106,7 @@ impl Server {
         let bus = Arc::new(EventBus::new());
         // Plugins load before anything listens, so a broken critical plugin stops start-up.
         let plugins = crate::plugins::load(&config, pool.clone(), &bus)?;
+        let hooks = crate::plugins::HookSet::of(plugins.as_ref());
         let auth: Arc<dyn Authenticator> =
             match plugins.as_ref().and_then(crate::plugins::PluginAuth::first) {
                 Some(p) => Arc::new(p),
@@ -181,6 +182,7 @@ impl Server {
             udp,
             sessions.clone(),
             bus.clone(),
+            plugins.clone().filter(|_| hooks.filter_packets),
         )
         .context("cannot start data-path workers")?;
         Ok(Self {
@@ -189,7 +191,7 @@ impl Server {
             sessions,
             dataplane,
             pool,
-            plugin_hooks: crate::plugins::HookSet::of(plugins.as_ref()),
+            plugin_hooks: hooks,
             plugins,
             bus,
             auth_counters: AuthCounters::default(),

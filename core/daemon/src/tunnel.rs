@@ -141,6 +141,8 @@ struct Tunnel {
     min_renegotiation_interval: Duration,
     /// The session this tunnel serves (for events).
     session: SessionId,
+    /// Verdicts of the data-path filter plugins (reused per packet).
+    verdicts: Vec<wolfguard_plugin_host::api::PacketVerdict>,
     /// Receive slots for the tunnel's own UDP socket, made when it first has one.
     own_batch: Option<wolfguard_sys::udp::RecvBatch>,
     /// Where datagrams read from it are copied, so each becomes a cheap `Bytes`.
@@ -209,6 +211,7 @@ pub async fn run(job: TunnelJob, tun: Arc<AsyncDevice>, shared: Arc<Shared>) {
         own_batch: None,
         chunk: BytesMut::new(),
         session: SessionId(params.session),
+        verdicts: Vec::new(),
     };
     t.handshakes.0 = t.tls.handshakes();
     tracing::info!(session = params.session, user = %params.user, group = ?params.group, peer = %params.peer,
@@ -441,6 +444,10 @@ impl Tunnel {
                     if key.is_none_or(|s| !self.allowed.contains(&Some(s))) {
                         continue;
                     }
+                    if !packet_passes(&self.shared, self.session, packet, true, &mut self.verdicts)
+                    {
+                        continue;
+                    }
                     self.rx_bytes += packet.len() as u64;
                     if counts_for_idle(packet) {
                         self.liveness.handle_rx_data(now, packet);
@@ -484,6 +491,16 @@ impl Tunnel {
     /// Encrypts one pre-framed DATA packet (header already in place) as one TLS record.
     fn send_frame(&mut self, frame: &[u8]) {
         let payload = frame.len().saturating_sub(cstp::HEADER_LEN);
+        let packet = frame.get(cstp::HEADER_LEN..).unwrap_or_default();
+        if !packet_passes(
+            &self.shared,
+            self.session,
+            packet,
+            false,
+            &mut self.verdicts,
+        ) {
+            return;
+        }
         // The TUN reader wrote a CSTP header whose last byte is 0, which is also the DTLS type
         // byte of DATA: the frame from that byte on is a DTLS frame, no copy needed.
         if let Some(d) = self.dtls.as_mut().filter(|d| d.active) {
@@ -606,6 +623,15 @@ impl Tunnel {
                     if key.is_none_or(|s| !self.allowed.contains(&Some(s))) {
                         continue;
                     }
+                    if !packet_passes(
+                        &self.shared,
+                        self.session,
+                        payload,
+                        true,
+                        &mut self.verdicts,
+                    ) {
+                        continue;
+                    }
                     data_bytes += payload.len() as u64;
                     if counts_for_idle(payload) {
                         self.liveness.handle_rx_data(now, payload);
@@ -657,6 +683,32 @@ impl Tunnel {
         }
         Ok(())
     }
+}
+
+/// Asks the data-path filter plugins about one IP packet (`ingress`: from the client). Without
+/// packet filters this is one branch. A dropped or rejected packet is counted; `Reject` is
+/// treated as `Drop` (no ICMP error is generated yet).
+fn packet_passes(
+    shared: &Shared,
+    session: SessionId,
+    data: &[u8],
+    ingress: bool,
+    verdicts: &mut Vec<wolfguard_plugin_host::api::PacketVerdict>,
+) -> bool {
+    let Some(host) = shared.packet_filters.as_ref() else {
+        return true;
+    };
+    let batch = [wolfguard_plugin_host::api::Packet {
+        session: session.0,
+        ingress,
+        data,
+    }];
+    host.filter_packets(&batch, verdicts);
+    let pass = verdicts.first() == Some(&wolfguard_plugin_host::api::PacketVerdict::Accept);
+    if !pass {
+        shared.counters.filtered.fetch_add(1, Ordering::Relaxed);
+    }
+    pass
 }
 
 /// Liveness settings from configuration.
