@@ -36,7 +36,7 @@ use crate::tunnel::{self, TunnelJob};
 /// Largest IP packet read from the TUN device.
 pub const MAX_PACKET: usize = 16384 - cstp::HEADER_LEN;
 
-/// Counters of the data path (read by logs now, by metrics later).
+/// Counters of the data path, served on the metrics endpoint and logged at shutdown.
 #[derive(Debug, Default)]
 pub struct Counters {
     /// Packets from TUN with no tunnel for their destination.
