@@ -20,6 +20,8 @@ pub use auth::Check;
 /// built-in `auth.password_file` backend is this very code.
 pub use auth::check as check_password;
 pub use passwd::PasswordFile;
+/// The file parser, for the fuzz target (`config/fuzz`, `auth_local_passwd`).
+pub use passwd::parse as parse_passwd;
 
 /// The plugin.
 pub struct AuthLocal {
