@@ -15,6 +15,33 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
+/// A loopback UDP socket for the server side and `openssl s_client -dtls1_2` aimed at it with
+/// `args`, its stdin piped (lines typed later) and its output where the caller wants it.
+fn server_socket_and_client(
+    args: &[&str],
+    stdout: Stdio,
+    stderr: Stdio,
+) -> (UdpSocket, std::process::Child) {
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let port = sock.local_addr().unwrap().port();
+    let child = Command::new("openssl")
+        .args([
+            "s_client",
+            "-dtls1_2",
+            "-connect",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(stdout)
+        .stderr(stderr)
+        .spawn()
+        .expect("openssl is installed");
+    (sock, child)
+}
+
 /// Runs one client; returns whether the handshake completed and the plaintext received.
 fn run(client_key: &[u8; 32], suite: &str) -> (bool, Vec<u8>) {
     let (done, got, _) = run_lines(client_key, suite, &[b"hello over dtls\n"], b"\n");
@@ -37,30 +64,19 @@ fn run_lines(
     ));
     let out_file = std::fs::File::create(&out_path).unwrap();
     let ctx = DtlsPskContext::new().unwrap();
-    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
-    sock.set_read_timeout(Some(Duration::from_millis(200)))
-        .unwrap();
-    let port = sock.local_addr().unwrap().port();
-    let mut child = Command::new("openssl")
-        .args([
-            "s_client",
-            "-dtls1_2",
-            "-connect",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .args([
-            "-psk",
-            &hex(client_key),
-            "-psk_identity",
-            "psk",
-            "-cipher",
-            suite,
-        ])
-        .stdin(Stdio::piped())
-        .stderr(out_file.try_clone().unwrap())
-        .stdout(out_file)
-        .spawn()
-        .expect("openssl is installed");
+    let psk_args = [
+        "-psk",
+        &hex(client_key),
+        "-psk_identity",
+        "psk",
+        "-cipher",
+        suite,
+    ];
+    let (sock, mut child) = server_socket_and_client(
+        &psk_args,
+        Stdio::from(out_file.try_clone().unwrap()),
+        Stdio::from(out_file),
+    );
     let mut session = ctx
         .new_session(DtlsKeys::Psk(PSK), [7; 32], 1400, None)
         .unwrap();
@@ -182,23 +198,11 @@ fn resumption_context_refuses_a_full_handshake() {
         .unwrap();
     assert!(st.success());
     let ctx = DtlsContext::resume(&crt, &key).unwrap();
-    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
-    sock.set_read_timeout(Some(Duration::from_millis(200)))
-        .unwrap();
-    let port = sock.local_addr().unwrap().port();
-    let mut child = Command::new("openssl")
-        .args([
-            "s_client",
-            "-dtls1_2",
-            "-connect",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .args(["-cipher", "ECDHE-RSA-AES256-GCM-SHA384"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let (sock, mut child) = server_socket_and_client(
+        &["-cipher", "ECDHE-RSA-AES256-GCM-SHA384"],
+        Stdio::null(),
+        Stdio::null(),
+    );
     let keys = DtlsKeys::Resume {
         master_secret: [9; 48],
         suite: "ECDHE-RSA-AES256-GCM-SHA384".into(),
