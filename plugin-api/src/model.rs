@@ -37,6 +37,9 @@ pub enum Hook {
     LogEvent,
     /// [`PluginKind::Transport`]: the listeners the plugin wants.
     TransportListeners,
+    /// [`PluginKind::Filter`]: a tunnel is about to come up (contract 1.1, an
+    /// [extension hook](crate::ext)).
+    FilterSession,
 }
 
 /// What a plugin declares about itself.
@@ -153,8 +156,26 @@ pub struct AuthFailure {
     pub reason: String,
 }
 
-/// A filter's verdict on a connect attempt or an auth failure.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A tunnel about to come up, after authentication and address assignment, for filters that
+/// decide who may connect when (contract 1.1).
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct SessionInfo {
+    /// The session's id, as in packets and events.
+    pub session: u64,
+    /// The authenticated user.
+    pub user: String,
+    /// The user's groups.
+    pub groups: Vec<String>,
+    /// The client's address, `ip:port`.
+    pub peer: String,
+    /// The tunnel addresses assigned to the client.
+    pub addresses: Vec<String>,
+}
+
+/// A filter's verdict on a connect attempt, an auth failure or a session.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Verdict {
     /// Let it through (other filters still run).
     Accept,
@@ -248,7 +269,7 @@ impl PluginKind {
 
 impl Hook {
     /// All hooks of this contract version.
-    pub const ALL: [Hook; 7] = [
+    pub const ALL: [Hook; 8] = [
         Self::AuthBegin,
         Self::AuthContinue,
         Self::FilterConnect,
@@ -256,6 +277,7 @@ impl Hook {
         Self::FilterAuthFailure,
         Self::LogEvent,
         Self::TransportListeners,
+        Self::FilterSession,
     ];
 
     /// The hook's name in manifests and capability lists, e.g. `auth-begin`.
@@ -268,6 +290,7 @@ impl Hook {
             Self::FilterAuthFailure => "filter-auth-failure",
             Self::LogEvent => "log-event",
             Self::TransportListeners => "transport-listeners",
+            Self::FilterSession => "filter-session",
         }
     }
 
@@ -276,13 +299,20 @@ impl Hook {
         Self::ALL.into_iter().find(|h| h.as_str() == s)
     }
 
+    /// Whether the hook crosses through the `extension` entry point (added after contract 1.0)
+    /// rather than a field of its own in the native root module or a function of the WIT world.
+    pub const fn is_extension(self) -> bool {
+        matches!(self, Self::FilterSession)
+    }
+
     /// The kind of plugin that implements this hook.
     pub const fn kind(self) -> PluginKind {
         match self {
             Self::AuthBegin | Self::AuthContinue => PluginKind::Auth,
-            Self::FilterConnect | Self::FilterPackets | Self::FilterAuthFailure => {
-                PluginKind::Filter
-            }
+            Self::FilterConnect
+            | Self::FilterPackets
+            | Self::FilterAuthFailure
+            | Self::FilterSession => PluginKind::Filter,
             Self::LogEvent => PluginKind::Logging,
             Self::TransportListeners => PluginKind::Transport,
         }

@@ -94,6 +94,9 @@ macro_rules! __export_target {
                 fn filter_auth_failure(failure: t::AuthFailure) -> Result<t::Verdict, String> {
                     STATE.filter_auth_failure(failure)
                 }
+                fn extension(hook: String, input: Vec<u8>) -> Result<Vec<u8>, String> {
+                    STATE.extension(&hook, &input)
+                }
             }
 
             $crate::wasm::bindings::export!(Component with_types_in $crate::wasm::bindings);

@@ -87,6 +87,6 @@ pub mod prelude {
     pub use crate::{AuthPlugin, Config, FilterPlugin, Host, LogPlugin, Plugin, PluginError};
     pub use wolfguard_plugin_api::model::{
         Answer, AuthFailure, AuthRequest, AuthStep, ConnectInfo, Level, Listener, LogEvent, Packet,
-        PacketVerdict, Prompt, PromptKind, Verdict,
+        PacketVerdict, Prompt, PromptKind, SessionInfo, Verdict,
     };
 }

@@ -33,6 +33,7 @@ pub fn root_module<P: Exported>() -> PluginModRef {
         log_event: log_event::<P>,
         transport_listeners: transport_listeners::<P>,
         filter_auth_failure: filter_auth_failure::<P>,
+        extension: extension::<P>,
     }
     .leak_into_prefix()
 }
@@ -154,4 +155,16 @@ extern "C" fn transport_listeners<P: Exported>(inst: &FfiInstance) -> RVec<FfiLi
         RResult::ROk(v) => v.iter().map(FfiListener::from).collect(),
         RResult::RErr(_) => RVec::new(),
     }
+}
+
+extern "C" fn extension<P: Exported>(
+    inst: &FfiInstance,
+    name: RStr<'_>,
+    input: RSlice<'_, u8>,
+) -> RResult<RVec<u8>, RString> {
+    guard(|| {
+        Ok(state::<P>(inst)?
+            .extension(name.as_str(), input.as_slice())?
+            .into())
+    })
 }

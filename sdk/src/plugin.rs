@@ -4,7 +4,7 @@ use std::fmt;
 
 use wolfguard_plugin_api::model::{
     AuthFailure, AuthRequest, AuthStep, ConnectInfo, Listener, LogEvent, Packet, PacketVerdict,
-    Verdict,
+    SessionInfo, Verdict,
 };
 
 use crate::{Config, Host};
@@ -60,6 +60,13 @@ pub trait FilterPlugin: Plugin {
     /// A failed authentication (for ban rules).
     fn filter_auth_failure(&self, failure: &AuthFailure) -> Result<Verdict, PluginError> {
         let _ = failure;
+        Ok(Verdict::Accept)
+    }
+
+    /// A tunnel about to come up, after authentication and address assignment: `Reject` or
+    /// `Drop` refuses it (contract 1.1; older hosts never call it).
+    fn filter_session(&self, session: &SessionInfo) -> Result<Verdict, PluginError> {
+        let _ = session;
         Ok(Verdict::Accept)
     }
 

@@ -1,9 +1,10 @@
 //! What [`export_plugin!`](crate::export_plugin) builds on: a table of the hooks a type
 //! implements, shared by the native and the WASM glue. Not part of the public API.
 
+use wolfguard_plugin_api::ext;
 use wolfguard_plugin_api::model::{
     AuthFailure, AuthRequest, AuthStep, ConnectInfo, Hook, Listener, LogEvent, Manifest, Packet,
-    PacketVerdict, PluginKind, Verdict,
+    PacketVerdict, PluginKind, SessionInfo, Verdict,
 };
 
 use crate::{AuthPlugin, FilterPlugin, LogPlugin, Plugin, PluginError, TransportPlugin};
@@ -31,6 +32,8 @@ pub struct Hooks<P> {
     pub filter_auth_failure: Option<VerdictFn<P, AuthFailure>>,
     /// [`Hook::FilterPackets`].
     pub filter_packets: Option<PacketsFn<P>>,
+    /// [`Hook::FilterSession`].
+    pub filter_session: Option<VerdictFn<P, SessionInfo>>,
     /// [`Hook::LogEvent`].
     pub log_event: Option<fn(&P, &LogEvent)>,
     /// [`Hook::TransportListeners`].
@@ -47,6 +50,7 @@ impl<P: Plugin> Hooks<P> {
             filter_connect: None,
             filter_auth_failure: None,
             filter_packets: None,
+            filter_session: None,
             log_event: None,
             transport_listeners: None,
         }
@@ -69,6 +73,7 @@ impl<P: Plugin> Hooks<P> {
         P: FilterPlugin,
     {
         self.kinds.push(PluginKind::Filter);
+        self.filter_session = Some(P::filter_session);
         self.filter_connect = Some(P::filter_connect);
         self.filter_auth_failure = Some(P::filter_auth_failure);
         self.filter_packets = Some(P::filter_packets);
@@ -103,6 +108,7 @@ impl<P: Plugin> Hooks<P> {
             (Hook::FilterConnect, self.filter_connect.is_some()),
             (Hook::FilterPackets, self.filter_packets.is_some()),
             (Hook::FilterAuthFailure, self.filter_auth_failure.is_some()),
+            (Hook::FilterSession, self.filter_session.is_some()),
             (Hook::LogEvent, self.log_event.is_some()),
             (Hook::TransportListeners, self.transport_listeners.is_some()),
         ];
@@ -181,6 +187,27 @@ impl<P: Exported> State<P> {
             ));
         }
         Ok(())
+    }
+
+    /// Calls `filter_session`.
+    pub fn filter_session(&self, session: &SessionInfo) -> Result<Verdict, String> {
+        let f = self
+            .hooks
+            .filter_session
+            .ok_or_else(|| not_exported(Hook::FilterSession))?;
+        f(&self.plugin, session).map_err(|e| e.to_string())
+    }
+
+    /// The `extension` entry point: dispatches the hooks added after contract 1.0 by name, with
+    /// JSON input and output ([`ext`]). A name this SDK does not know is [`ext::unknown`].
+    pub fn extension(&self, name: &str, input: &[u8]) -> Result<Vec<u8>, String> {
+        match Hook::parse(name) {
+            Some(Hook::FilterSession) => {
+                let session: SessionInfo = ext::decode(name, input)?;
+                Ok(ext::encode(&self.filter_session(&session)?))
+            }
+            _ => Err(ext::unknown(name)),
+        }
     }
 
     /// Calls `log_event` if exported.

@@ -137,6 +137,11 @@ impl<P: Exported> Slot<P> {
             .collect())
     }
 
+    /// `extension`: the hooks added after contract 1.0, by name.
+    pub fn extension(&self, name: &str, input: &[u8]) -> Result<Vec<u8>, String> {
+        self.get()?.extension(name, input)
+    }
+
     /// `log-event`.
     pub fn log_event(&self, e: types::Event) {
         if let Ok(s) = self.get() {

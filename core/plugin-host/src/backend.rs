@@ -33,6 +33,11 @@ pub(crate) trait Backend: Send + Sync {
         out: &mut Vec<PacketVerdict>,
     ) -> Result<(), CallError>;
 
+    /// `extension`: a hook added after contract 1.0, by name, JSON in and out
+    /// ([`wolfguard_plugin_api::ext`]). A plugin that does not know the hook gives
+    /// [`CallError::NotImplemented`].
+    fn extension(&self, hook: Hook, input: &[u8]) -> Result<Vec<u8>, CallError>;
+
     /// `log-event`.
     fn log_event(&self, event: &LogEvent) -> Result<(), CallError>;
 

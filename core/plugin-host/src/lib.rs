@@ -12,6 +12,7 @@
 //!   auth_begin(name, req) ──► job on PriorityPool (Low) ──► Backend::auth ──► native | wasm
 //!        ◄── JobHandle<AuthStep> (await or wait)     failure ─► Reject (always fail-closed)
 //!   filter_connect(info)  ──► job: chain in order, first non-Accept wins; failure ─► policy
+//!   filter_session(info)  ──► same chain, through `extension` (contract 1.1); 1.0 plugins skip
 //!   filter_packets(batch) ──► inline on the data-path worker, each filter in order;
 //!                             worst verdict per packet wins; failure ─► all Accept | all Drop
 //!   subscribe(&bus)       ──► one bus subscriber per logging plugin ──► log-event
@@ -42,7 +43,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use wolfguard_plugin_api::{
     AuthFailure, AuthRequest, AuthStep, ConnectInfo, Hook, Listener, LogEvent, Manifest, Packet,
-    PacketVerdict, PluginKind, Verdict,
+    PacketVerdict, PluginKind, SessionInfo, Verdict, ext,
 };
 use wolfguard_runtime::{
     EventBus, EventFilter, JobHandle, Keep, Priority, PriorityPool, SubscriptionId,
@@ -285,6 +286,24 @@ impl PluginHost {
         self.verdict_chain(Hook::FilterAuthFailure, |b| b.filter_auth_failure(failure))
     }
 
+    /// Runs the session filters (contract 1.1) on the pool: the first non-`Accept` verdict wins.
+    /// Plugins built against contract 1.0 do not have the hook and are skipped.
+    pub fn filter_session(&self, session: SessionInfo) -> Result<JobHandle<Verdict>, HostError> {
+        let host = self.clone();
+        self.submit(FILTER_PRIORITY, move || {
+            host.filter_session_blocking(&session)
+        })
+    }
+
+    /// [`filter_session`](Self::filter_session) on the calling thread.
+    pub fn filter_session_blocking(&self, session: &SessionInfo) -> Verdict {
+        let input = ext::encode(session);
+        self.verdict_chain(Hook::FilterSession, |b| {
+            let out = b.extension(Hook::FilterSession, &input)?;
+            ext::decode(Hook::FilterSession.as_str(), &out).map_err(CallError::Plugin)
+        })
+    }
+
     /// Runs the data-path filters on `batch`, inline on the calling (data-path) thread, and
     /// writes one verdict per packet into `out` (cleared first). Each filter sees the whole
     /// batch in chain order; per packet the first non-`Accept` verdict wins. A failing filter
@@ -439,6 +458,8 @@ impl PluginHost {
             match p.call(&f) {
                 Ok(Verdict::Accept) => {}
                 Ok(v) => return v,
+                // An extension hook the plugin's contract version predates: it has no opinion.
+                Err(CallError::NotImplemented(_)) => {}
                 Err(e) => match p.policy_failure(hook, &e) {
                     FailurePolicy::FailOpen => {}
                     _ => return Verdict::Reject(format!("plugin `{}` failed: {e}", p.spec.name)),

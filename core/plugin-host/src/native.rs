@@ -15,7 +15,7 @@ use wolfguard_plugin_api::native::{
 };
 use wolfguard_plugin_api::{
     ABI_VERSION, AuthFailure, AuthRequest, AuthStep, ConnectInfo, Hook, Listener, LogEvent,
-    Manifest, Packet, PacketVerdict, Verdict,
+    Manifest, Packet, PacketVerdict, Verdict, ext,
 };
 
 use crate::backend::Backend;
@@ -111,11 +111,7 @@ impl Backend for NativePlugin {
     }
 
     fn has_hook(&self, hook: Hook) -> bool {
-        let present = match hook {
-            Hook::FilterAuthFailure => self.module.filter_auth_failure().is_some(),
-            _ => true,
-        };
-        present && self.manifest.hooks.contains(&hook)
+        self.manifest.hooks.contains(&hook)
     }
 
     fn auth(&self, hook: Hook, req: &AuthRequest) -> Result<AuthStep, CallError> {
@@ -137,12 +133,7 @@ impl Backend for NativePlugin {
     }
 
     fn filter_auth_failure(&self, failure: &AuthFailure) -> Result<Verdict, CallError> {
-        // Appended in contract 0.2: a 0.1 plugin's root module ends before it.
-        let f = self
-            .module
-            .filter_auth_failure()
-            .ok_or(CallError::NotImplemented(Hook::FilterAuthFailure))?;
-        f(&self.instance, &FfiAuthFailure::from(failure))
+        (self.module.filter_auth_failure())(&self.instance, &FfiAuthFailure::from(failure))
             .into_result()
             .map(|v| Verdict::from(&v))
             .map_err(|e| CallError::Plugin(e.into()))
@@ -176,6 +167,13 @@ impl Backend for NativePlugin {
         Ok(())
     }
 
+    fn extension(&self, hook: Hook, input: &[u8]) -> Result<Vec<u8>, CallError> {
+        (self.module.extension())(&self.instance, hook.as_str().into(), RSlice::from(input))
+            .into_result()
+            .map(RVec::into_vec)
+            .map_err(|e| extension_error(hook, e.into()))
+    }
+
     fn log_event(&self, event: &LogEvent) -> Result<(), CallError> {
         (self.module.log_event())(&self.instance, &FfiLogEvent::from(event));
         Ok(())
@@ -184,5 +182,14 @@ impl Backend for NativePlugin {
     fn listeners(&self) -> Result<Vec<Listener>, CallError> {
         let ls = (self.module.transport_listeners())(&self.instance);
         Ok(ls.iter().map(Listener::from).collect())
+    }
+}
+
+/// An `extension` error: "unknown hook" means not implemented (an older contract minor).
+pub(crate) fn extension_error(hook: Hook, message: String) -> CallError {
+    if ext::is_unknown(&message) {
+        CallError::NotImplemented(hook)
+    } else {
+        CallError::Plugin(message)
     }
 }

@@ -331,6 +331,11 @@ impl Backend for WasmPlugin {
         Ok(())
     }
 
+    fn extension(&self, hook: Hook, input: &[u8]) -> Result<Vec<u8>, CallError> {
+        let r = self.call(|store, g| g.call_extension(store, hook.as_str(), input))?;
+        r.map_err(|e| crate::native::extension_error(hook, e))
+    }
+
     fn log_event(&self, event: &LogEvent) -> Result<(), CallError> {
         let event = bindings::log_event(event);
         self.call(|store, g| g.call_log_event(store, &event))

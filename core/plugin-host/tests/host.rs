@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use wolfguard_plugin_api::{
     Answer, AuthFailure, AuthRequest, AuthStep, ConnectInfo, Hook, LogEvent, Packet, PacketVerdict,
-    Verdict,
+    SessionInfo, Verdict,
 };
 use wolfguard_plugin_host::{
     FailurePolicy, HostCall, LoadError, PluginHost, PluginLoadError, PluginSpec,
@@ -110,6 +110,12 @@ fn script(host: &PluginHost) -> Vec<String> {
     let mut verdicts = Vec::new();
     host.filter_packets(&batch, &mut verdicts);
     out.push(format!("{verdicts:?}"));
+    for user in ["alice", "night-owl"] {
+        out.push(format!(
+            "{:?}",
+            host.filter_session_blocking(&session(user))
+        ));
+    }
     host.publish(&LogEvent {
         kind: "session-up".into(),
         session: Some(4),
@@ -138,7 +144,10 @@ fn the_same_source_gives_identical_results_native_and_wasm() {
     assert!(n[6].contains("banned network"), "{}", n[6]);
     assert_eq!(n[8], "Drop");
     assert_eq!(n[9], "[Accept, Drop, Reject, Accept]");
-    assert!(n[12].contains("log-event session-up"), "{}", n[12]);
+    assert_eq!(n[10], "Accept");
+    assert!(n[11].contains("outside hours"), "{}", n[11]);
+    assert!(n[14].contains("log-event session-up"), "{}", n[14]);
+    assert!(n[14].contains("filter-session night-owl"), "{}", n[14]);
 }
 
 #[test]
@@ -229,7 +238,7 @@ fn failure_policy_decides_filters_and_denied_host_calls_trap() {
 
 #[test]
 fn an_incompatible_native_plugin_is_refused_naming_both_versions() {
-    let mut spec = PluginSpec::native("future", &support::built().old_major_1);
+    let mut spec = PluginSpec::native("future", &support::built().old_major_2);
     spec.critical = true;
     let err = PluginHost::load(vec![spec.clone()], pool(4)).unwrap_err();
     let msg = err.to_string();
@@ -242,7 +251,7 @@ fn an_incompatible_native_plugin_is_refused_naming_both_versions() {
         "{detail}"
     );
     assert!(
-        detail.contains("contract 1.0") && detail.contains("implements 0.2"),
+        detail.contains("contract 2.0") && detail.contains("implements 1.1"),
         "{msg}: {detail}"
     );
 
@@ -253,9 +262,19 @@ fn an_incompatible_native_plugin_is_refused_naming_both_versions() {
     assert_eq!(host.plugins().len(), 1);
 }
 
+fn session(user: &str) -> SessionInfo {
+    SessionInfo {
+        session: 9,
+        user: user.into(),
+        groups: vec!["staff".into()],
+        peer: "192.0.2.7:50000".into(),
+        addresses: vec!["10.10.0.9".into()],
+    }
+}
+
 #[test]
 fn a_plugin_built_against_a_newer_minor_loads_and_its_extra_hook_is_ignored() {
-    let mut spec = PluginSpec::native("newer", &support::built().new_v0_3);
+    let mut spec = PluginSpec::native("newer", &support::built().new_v1_2);
     spec.critical = true;
     let host = match PluginHost::load(vec![spec], pool(4)) {
         Ok(h) => h,
@@ -268,21 +287,59 @@ fn a_plugin_built_against_a_newer_minor_loads_and_its_extra_hook_is_ignored() {
     let step = host.auth_blocking("newer", Hook::AuthBegin, &r).unwrap();
     assert!(matches!(step, AuthStep::Accept { .. }), "{step:?}");
     assert_eq!(host.counters("newer").unwrap().get("auth"), Some(&1));
+    // The 1.1 extension hook it shares with the host works; its `future-hook` is not in the
+    // host's manifest view at all.
+    let manifest = &host.plugins()[0].manifest;
+    assert!(
+        manifest.hooks.contains(&Hook::FilterSession),
+        "{manifest:?}"
+    );
+    assert_eq!(
+        host.filter_session_blocking(&session("mallory")),
+        Verdict::Reject("1.2 plugin says no".into())
+    );
+    assert_eq!(
+        host.filter_session_blocking(&session("bob")),
+        Verdict::Accept
+    );
 }
 
 #[test]
-fn a_plugin_built_against_an_older_minor_is_refused_naming_both_versions() {
-    // abi_stable's layout check only accepts implementations whose prefix module is at least as
-    // long as the loader's, so a 0.1 plugin (no `filter_auth_failure`) cannot load in a 0.2 host
-    // without an unchecked (unsafe) load. The refusal must say so plainly.
-    let spec = PluginSpec::native("old", &support::built().old_v0_1);
-    let host = PluginHost::load(vec![spec], pool(4)).unwrap();
-    assert!(host.plugins().is_empty());
-    let err = host.skipped()[0].error.to_string();
+fn a_plugin_built_against_the_older_minor_1_0_loads_and_lacks_only_the_newer_hook() {
+    // The reason the root module is frozen at 1.0: a 1.0 plugin must load in a 1.1 host.
+    let mut spec = PluginSpec::native("old", &support::built().old_v1_0);
+    spec.critical = true;
+    spec.failure_policy = wolfguard_plugin_host::FailurePolicy::FailClosed;
+    let host = match PluginHost::load(vec![spec], pool(4)) {
+        Ok(h) => h,
+        Err(e) => panic!(
+            "{e}: {:?}",
+            std::error::Error::source(&e).map(|s| s.to_string())
+        ),
+    };
+    assert!(host.skipped().is_empty());
+    let r = req(1, &[("username", "old"), ("password", "old-pw")], b"");
+    let step = host.auth_blocking("old", Hook::AuthBegin, &r).unwrap();
+    assert!(matches!(step, AuthStep::Accept { .. }), "{step:?}");
+    let failure = AuthFailure {
+        peer: "192.0.2.7:1".into(),
+        user: "mallory".into(),
+        reason: "bad password".into(),
+    };
+    assert_eq!(host.filter_auth_failure_blocking(&failure), Verdict::Drop);
+    // It cannot declare `filter-session` (its contract predates it), so the chain skips it:
+    // no failure counted, even under fail-closed.
     assert!(
-        err.contains("contract 0.1") && err.contains("host's 0.2"),
-        "{err}"
+        !host.plugins()[0]
+            .manifest
+            .hooks
+            .contains(&Hook::FilterSession)
     );
+    assert_eq!(
+        host.filter_session_blocking(&session("mallory")),
+        Verdict::Accept
+    );
+    assert_eq!(host.stats("old").unwrap().failures, 0);
 }
 
 #[test]

@@ -16,7 +16,8 @@ use super::{
     FfiInstance, FfiListener, FfiLogEvent, FfiManifest, FfiPacket, FfiVerdictResult,
 };
 
-/// The root module of a native plugin. Append new hooks at the end only (see the module docs).
+/// The root module of a native plugin. **Frozen since contract 1.0**: later hooks go through
+/// [`extension`](Self::extension) (see [`crate::ext`]); changing a field is a new major version.
 #[repr(C)]
 #[derive(StableAbi)]
 #[sabi(kind(Prefix(prefix_ref = PluginModRef)))]
@@ -40,11 +41,15 @@ pub struct PluginMod {
     ) -> RResult<(), RString>,
     /// One daemon event.
     pub log_event: extern "C" fn(&FfiInstance, &FfiLogEvent),
-    /// The listeners a transport plugin wants. Last field of contract 0.1.
-    #[sabi(last_prefix_field)]
+    /// The listeners a transport plugin wants.
     pub transport_listeners: extern "C" fn(&FfiInstance) -> RVec<FfiListener>,
-    /// Verdict on a failed authentication. Appended in contract 0.2: `None` for 0.1 plugins.
+    /// Verdict on a failed authentication.
     pub filter_auth_failure: extern "C" fn(&FfiInstance, &FfiAuthFailure) -> FfiVerdictResult,
+    /// Every hook added after 1.0, by name, with JSON input and output ([`crate::ext`]). A hook
+    /// the plugin does not know answers `Err(ext::unknown(name))`.
+    #[sabi(last_prefix_field)]
+    pub extension:
+        extern "C" fn(&FfiInstance, RStr<'_>, RSlice<'_, u8>) -> RResult<RVec<u8>, RString>,
 }
 
 impl RootModule for PluginModRef {

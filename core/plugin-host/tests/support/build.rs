@@ -1,6 +1,6 @@
 //! Builds the plugins the host tests load, once per test binary: the fixture native and
 //! wasm32-wasip2, auth-local and log-json native, and the ABI compatibility plugin built against
-//! frozen contract copies 0.1, 0.3 and a pretend 1.0. Uses the same cargo and target directory as the test itself, so
+//! frozen contract copy 1.0, as 1.0, a future 1.2 and a pretend 2.0. Uses the same cargo and target directory as the test itself, so
 //! artifacts are shared with the workspace build; set `CARGO_BUILD_JOBS` to bound parallelism.
 
 #![allow(dead_code)]
@@ -16,9 +16,9 @@ pub struct Built {
     pub auth_local: PathBuf,
     pub auth_local_wasm: PathBuf,
     pub log_json: PathBuf,
-    pub old_v0_1: PathBuf,
-    pub old_major_1: PathBuf,
-    pub new_v0_3: PathBuf,
+    pub old_v1_0: PathBuf,
+    pub old_major_2: PathBuf,
+    pub new_v1_2: PathBuf,
 }
 
 pub fn workspace() -> PathBuf {
@@ -67,31 +67,31 @@ pub fn built() -> &'static Built {
         ]);
         let compat = workspace().join("core/plugin-host/tests/abi-compat/Cargo.toml");
         let compat = compat.to_str().expect("workspace path is UTF-8");
-        let so = t.join("debug/libwolfguard_plugin_v0_1.so");
+        let so = t.join("debug/libwolfguard_plugin_v1_0.so");
         cargo(&[
             "build",
             "--manifest-path",
             compat,
             "--features",
-            "pretend-major-1",
+            "pretend-major-2",
         ]);
-        let major_1 = t.join("abi-compat-major-1.so");
-        std::fs::copy(&so, &major_1).expect("copy the pretend-1.0 plugin");
-        cargo(&["build", "--manifest-path", compat, "--features", "v0_3"]);
-        let new_v0_3 = t.join("abi-compat-v0_3.so");
-        std::fs::copy(&so, &new_v0_3).expect("copy the 0.3 plugin");
+        let major_2 = t.join("abi-compat-major-2.so");
+        std::fs::copy(&so, &major_2).expect("copy the pretend-2.0 plugin");
+        cargo(&["build", "--manifest-path", compat, "--features", "v1_2"]);
+        let new_v1_2 = t.join("abi-compat-v1_2.so");
+        std::fs::copy(&so, &new_v1_2).expect("copy the 1.2 plugin");
         cargo(&["build", "--manifest-path", compat]);
-        let old = t.join("abi-compat-v0_1.so");
-        std::fs::copy(&so, &old).expect("copy the 0.1 plugin");
+        let old = t.join("abi-compat-v1_0.so");
+        std::fs::copy(&so, &old).expect("copy the 1.0 plugin");
         Built {
             fixture_native: t.join("debug/libwolfguard_plugin_fixture.so"),
             fixture_wasm: t.join("wasm32-wasip2/debug/wolfguard_plugin_fixture.wasm"),
             auth_local: t.join("debug/libwolfguard_plugin_auth_local.so"),
             auth_local_wasm: t.join("wasm32-wasip2/debug/wolfguard_plugin_auth_local.wasm"),
             log_json: t.join("debug/libwolfguard_plugin_log_json.so"),
-            old_v0_1: old,
-            old_major_1: major_1,
-            new_v0_3,
+            old_v1_0: old,
+            old_major_2: major_2,
+            new_v1_2,
         }
     })
 }

@@ -12,11 +12,12 @@ use abi_stable::std_types::{RResult, RSlice, RStr, RString, RVec};
 use abi_stable::{StableAbi, declare_root_module_statics};
 
 use super::{
-    ABI_VERSION_STRING, FfiAuthRequest, FfiAuthResult, FfiConnect, FfiHostBox, FfiInstance,
-    FfiListener, FfiLogEvent, FfiManifest, FfiPacket, FfiVerdictResult,
+    ABI_VERSION_STRING, FfiAuthFailure, FfiAuthRequest, FfiAuthResult, FfiConnect, FfiHostBox,
+    FfiInstance, FfiListener, FfiLogEvent, FfiManifest, FfiPacket, FfiVerdictResult,
 };
 
-/// The root module of a native plugin. Append new hooks at the end only (see the module docs).
+/// The root module of a native plugin. **Frozen since contract 1.0**: later hooks go through
+/// [`extension`](Self::extension) (see [`crate::ext`]); changing a field is a new major version.
 #[repr(C)]
 #[derive(StableAbi)]
 #[sabi(kind(Prefix(prefix_ref = PluginModRef)))]
@@ -40,16 +41,15 @@ pub struct PluginMod {
     ) -> RResult<(), RString>,
     /// One daemon event.
     pub log_event: extern "C" fn(&FfiInstance, &FfiLogEvent),
-    /// The listeners a transport plugin wants. Last field of contract 0.1.
-    #[sabi(last_prefix_field)]
+    /// The listeners a transport plugin wants.
     pub transport_listeners: extern "C" fn(&FfiInstance) -> RVec<FfiListener>,
-    /// 0.2's appended hook, present when this copy plays a newer minor (`v0_3`).
-    #[cfg(feature = "v0_3")]
-    pub filter_auth_failure:
-        extern "C" fn(&FfiInstance, &super::FfiAuthFailure) -> FfiVerdictResult,
-    /// A hook a future 0.3 might append; a 0.2 host never sees it.
-    #[cfg(feature = "v0_3")]
-    pub future_hook: extern "C" fn(&FfiInstance) -> u32,
+    /// Verdict on a failed authentication.
+    pub filter_auth_failure: extern "C" fn(&FfiInstance, &FfiAuthFailure) -> FfiVerdictResult,
+    /// Every hook added after 1.0, by name, with JSON input and output ([`crate::ext`]). A hook
+    /// the plugin does not know answers `Err(ext::unknown(name))`.
+    #[sabi(last_prefix_field)]
+    pub extension:
+        extern "C" fn(&FfiInstance, RStr<'_>, RSlice<'_, u8>) -> RResult<RVec<u8>, RString>,
 }
 
 impl RootModule for PluginModRef {

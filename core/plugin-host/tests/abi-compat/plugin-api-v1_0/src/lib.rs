@@ -8,7 +8,7 @@
 //! - [`native`] (not on wasm32): the abi_stable root module a native plugin exports and the
 //!   host-call object it receives;
 //! - `wit/wolfguard.wit`: the same contract as a WIT world for WASM components
-//!   ([`WIT`] holds its text);
+//!   (not part of this copy);
 //! - [`ABI_VERSION`].
 //!
 //! ```text
@@ -22,9 +22,14 @@
 //! # Versioning
 //!
 //! `ABI_VERSION` is `(major, minor)`. The host refuses a plugin whose major differs, naming both
-//! versions. Minor versions only append hooks: native plugins built against an older minor have
-//! a shorter root module (abi_stable prefix type) and the host treats the missing hooks as not
-//! implemented; WASM plugins export the hooks of their own minor version.
+//! versions. Within a major, the native root module and the WIT world are frozen: minor versions
+//! add hooks by name through the `extension` entry point ([`ext`]), so a plugin built against any
+//! older or newer minor loads, and hooks it does not know are "not implemented".
+//!
+//! Why not append fields to the abi_stable prefix type, as abi_stable suggests? Its layout check
+//! accepts a library whose root module is *longer* than the loader's, never shorter: appending
+//! lets new plugins load in old hosts but refuses old plugins in new hosts, which is the case
+//! that matters to operators. The 0.x contracts did that; 1.0 froze the module instead.
 //!
 //! # What it deliberately does not do
 //!
@@ -33,6 +38,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod ext;
 pub mod model;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod native;
@@ -43,5 +49,7 @@ pub use model::{
 };
 
 /// Version of the plugin contract, `(major, minor)`: a plugin built against another major version
-/// is refused with both versions named. 0.2 appended the `filter-auth-failure` hook.
-pub const ABI_VERSION: (u16, u16) = (0, 1);
+/// is refused with both versions named.
+///
+/// - 1.0: the 0.2 hooks plus the `extension` entry point; root module and WIT world frozen.
+pub const ABI_VERSION: (u16, u16) = (1, 0);

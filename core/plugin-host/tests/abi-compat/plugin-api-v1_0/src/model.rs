@@ -153,8 +153,9 @@ pub struct AuthFailure {
     pub reason: String,
 }
 
-/// A filter's verdict on a connect attempt or an auth failure.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A filter's verdict on a connect attempt, an auth failure or a session.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Verdict {
     /// Let it through (other filters still run).
     Accept,
@@ -274,6 +275,13 @@ impl Hook {
     /// Parses [`as_str`](Self::as_str)'s output; unknown names (from a newer contract) are `None`.
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|h| h.as_str() == s)
+    }
+
+    /// Whether the hook crosses through the `extension` entry point (added after contract 1.0)
+    /// rather than a field of its own in the native root module or a function of the WIT world.
+    pub const fn is_extension(self) -> bool {
+        let _ = self;
+        false
     }
 
     /// The kind of plugin that implements this hook.

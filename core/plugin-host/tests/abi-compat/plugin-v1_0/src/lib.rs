@@ -1,10 +1,13 @@
 //! A plugin written against a frozen copy of the contract, straight on the root module (no SDK).
 //! It accepts `old` / `old-pw` and implements the rest as no-ops. Three builds:
 //!
-//! - default: contract 0.1 (root module without 0.2's `filter_auth_failure`);
-//! - `v0_3`: a future minor that appends one more hook after 0.2's;
-//! - `pretend-major-1`: claims contract 1.0 and must be refused.
+//! - default: contract 1.0, which knows no extension hooks (1.1 added `filter-session`);
+//! - `v1_2`: a future minor whose `extension` knows `filter-session` and a `future-hook` the
+//!   host has never heard of, both declared in its manifest;
+//! - `pretend-major-2`: claims contract 2.0 and must be refused.
 #![deny(unsafe_code)]
+// `DynTrait` holds a zero-sized phantom rustc cannot prove FFI-safe; abi_stable checks layouts.
+#![allow(improper_ctypes_definitions)]
 
 use abi_stable::DynTrait;
 use abi_stable::prefix_type::PrefixTypeTrait;
@@ -32,10 +35,8 @@ pub fn root() -> PluginModRef {
         filter_packets,
         log_event,
         transport_listeners,
-        #[cfg(feature = "v0_3")]
         filter_auth_failure,
-        #[cfg(feature = "v0_3")]
-        future_hook,
+        extension,
     }
     .leak_into_prefix()
 }
@@ -53,6 +54,11 @@ extern "C" fn manifest() -> FfiManifest {
             "auth-continue",
             "filter-connect",
             "filter-packets",
+            "filter-auth-failure",
+            #[cfg(feature = "v1_2")]
+            "filter-session",
+            #[cfg(feature = "v1_2")]
+            "future-hook",
         ]),
     }
 }
@@ -102,7 +108,6 @@ extern "C" fn filter_packets(
     RResult::ROk(())
 }
 
-#[cfg(feature = "v0_3")]
 extern "C" fn filter_auth_failure(
     _: &FfiInstance,
     f: &wolfguard_plugin_api::native::FfiAuthFailure,
@@ -114,9 +119,31 @@ extern "C" fn filter_auth_failure(
     })
 }
 
-#[cfg(feature = "v0_3")]
-extern "C" fn future_hook(_: &FfiInstance) -> u32 {
-    3
+/// Contract 1.0 knows no extension hooks; the 1.2 build knows two. JSON is written by hand here
+/// so this copy never depends on how later SDKs encode.
+extern "C" fn extension(
+    _: &FfiInstance,
+    name: RStr<'_>,
+    input: RSlice<'_, u8>,
+) -> RResult<RVec<u8>, RString> {
+    match name.as_str() {
+        #[cfg(feature = "v1_2")]
+        "filter-session" => {
+            let text = String::from_utf8_lossy(input.as_slice());
+            let verdict: &[u8] = if text.contains("\"user\":\"mallory\"") {
+                br#"{"reject":"1.2 plugin says no"}"#
+            } else {
+                br#""accept""#
+            };
+            RResult::ROk(verdict.into())
+        }
+        #[cfg(feature = "v1_2")]
+        "future-hook" => RResult::ROk(RVec::new()),
+        other => {
+            let _ = input;
+            RResult::RErr(wolfguard_plugin_api::ext::unknown(other).into())
+        }
+    }
 }
 
 extern "C" fn log_event(_: &FfiInstance, _: &FfiLogEvent) {}
