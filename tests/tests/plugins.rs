@@ -196,14 +196,15 @@ fn a_filter_plugin_refuses_connects_and_drops_packets_in_the_data_path() {
     let mut lab = Lab::start(
         "plugfilter",
         LabOptions {
-            clients: 2,
+            clients: 3,
             config: vec![
                 ("network", "ipv6_pool = \"fd00:77::/48\"\n".into()),
                 (
                     "plugins.filter",
                     format!(
                         "path = {:?}\ncritical = true\nfailure_policy = \"fail-closed\"\n\
-                         settings = {{ deny = [\"10.99.1.\"], ipv4_only = true }}\n",
+                         settings = {{ deny = [\"10.99.1.\"], ipv4_only = true, \
+                         deny_users = [\"carol\"], reject_to = [\"192.168.77.250\"] }}\n",
                         so.display().to_string()
                     ),
                 ),
@@ -240,12 +241,110 @@ fn a_filter_plugin_refuses_connects_and_drops_packets_in_the_data_path() {
             .success(),
         "IPv6 must be dropped by the filter"
     );
+    // A rejected destination is answered with ICMP "administratively prohibited", which ping
+    // reports as "Packet filtered", instead of timing out.
+    let out = lab.exec(&ns, "ping -c 2 -i 0.3 -W 2 192.168.77.250");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Packet filtered"), "{text}");
     let m = lab.metrics();
     assert!(
         m.get("wolfguard_filtered_packets_total")
             .copied()
             .unwrap_or(0.0)
-            >= 3.0,
+            >= 5.0,
         "{m:?}"
+    );
+    assert!(
+        m.get("wolfguard_icmp_rejects_total")
+            .copied()
+            .unwrap_or(0.0)
+            >= 2.0,
+        "{m:?}"
+    );
+    // Bulk traffic passes through the filters in batches, both ways (iperf3 over TCP exits 0
+    // only when everything was acknowledged; its receiver tally closes a moment early).
+    lab.start_iperf_server().unwrap();
+    for reverse in [false, true] {
+        let r = lab.iperf(&ns, reverse, 100).unwrap();
+        let sent = r["end"]["sum_sent"]["bytes"].as_f64().unwrap_or(0.0);
+        let received = r["end"]["sum_received"]["bytes"].as_f64().unwrap_or(0.0);
+        assert!(sent >= 100.0 * 1024.0 * 1024.0, "{r}");
+        assert!(
+            received >= sent * 0.9,
+            "reverse={reverse}: {received} of {sent}"
+        );
+    }
+    // carol authenticates, but the session filter refuses her tunnel at CONNECT (403), and
+    // her cookie is gone with it.
+    let mut carol = lab.openconnect(2, "carol", "carol-secret", &[]).unwrap();
+    assert!(carol.wait_up(Duration::from_secs(8)).is_err());
+    assert!(
+        !lab.events("session refused by a filter plugin").is_empty(),
+        "{}",
+        lab.server_log()
+    );
+    assert!(carol.log_text().contains("403"), "{}", carol.log_text());
+}
+
+#[test]
+fn a_two_step_login_asks_the_plugins_follow_up_question() {
+    // The SDK's example auth plugin answers the login form with a challenge ("Code:"); the
+    // daemon sends a second form (`secondary_password`, as ocserv names follow-up fields), and
+    // openconnect fills it from --form-entry.
+    cargo(&["build", "-p", "wolfguard-sdk", "--example", "auth"]);
+    let t = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| workspace().join("target"), PathBuf::from);
+    let so = t.join("debug/examples/libauth.so");
+    assert!(so.exists(), "{} was not built", so.display());
+    let mut lab = Lab::start(
+        "plug2step",
+        LabOptions {
+            clients: 2,
+            config: vec![(
+                "plugins.codes",
+                format!(
+                    "path = {:?}\ncritical = true\nsettings = {{ users = {{ alice = \"314159\" }} }}\n",
+                    so.display().to_string()
+                ),
+            )],
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let mut c = lab
+        .openconnect(
+            0,
+            "alice",
+            "unused",
+            &["--form-entry", "main:secondary_password=314159"],
+        )
+        .unwrap();
+    c.wait_up(Duration::from_secs(20)).unwrap();
+    assert!(
+        lab.exec(&c.ns, "ping -c 2 -i 0.2 -W 2 192.168.77.1")
+            .status
+            .success()
+    );
+    assert!(
+        !lab.events("backend asked a follow-up question").is_empty(),
+        "{}",
+        lab.server_log()
+    );
+    // A wrong code is refused.
+    let mut wrong = lab
+        .openconnect(
+            1,
+            "alice",
+            "unused",
+            &["--form-entry", "main:secondary_password=000000"],
+        )
+        .unwrap();
+    assert!(wrong.wait_up(Duration::from_secs(8)).is_err());
+    assert!(
+        lab.events("authentication failed")
+            .iter()
+            .any(|e| e.get("reason").and_then(|r| r.as_str()) == Some("wrong code")),
+        "{}",
+        lab.server_log()
     );
 }

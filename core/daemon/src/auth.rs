@@ -20,12 +20,36 @@ pub enum Verdict {
     },
     /// Wrong password, unknown or locked user. The reason is logged, never shown to the client.
     Reject(Cow<'static, str>),
+    /// The backend asks one more question (an OTP, a RADIUS Access-Challenge).
+    Challenge(Challenge),
+}
+
+/// A follow-up question in a login, and what the backend needs to continue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Challenge {
+    /// The text shown above the form.
+    pub message: String,
+    /// The input's label.
+    pub label: String,
+    /// The name the backend wants the answer under.
+    pub answer_name: String,
+    /// The backend's conversation id.
+    pub conversation: u64,
+    /// The backend's opaque state for the next step.
+    pub state: Vec<u8>,
 }
 
 /// A blocking password backend.
 pub trait Authenticator: Send + Sync {
     /// Checks `password` for `user`. Called on a pool thread.
     fn check(&self, user: &str, password: &str) -> Verdict;
+
+    /// Continues a login the backend answered with [`Verdict::Challenge`]: `answer` is the
+    /// user's reply. Called on a pool thread. Backends that never challenge keep the default.
+    fn answer(&self, user: &str, challenge: &Challenge, answer: &str) -> Verdict {
+        let _ = (user, challenge, answer);
+        Verdict::Reject("this backend asks no follow-up questions".into())
+    }
 }
 
 /// The ocpasswd-format password file of `auth.password_file`: the checking code of the

@@ -60,6 +60,8 @@ pub struct Counters {
     pub dtls_peer_moves: AtomicU64,
     /// Packets a data-path filter plugin dropped or rejected.
     pub filtered: AtomicU64,
+    /// ICMP "administratively prohibited" errors sent for rejected packets.
+    pub icmp_rejects: AtomicU64,
 }
 
 /// Largest datagram read from a UDP socket.

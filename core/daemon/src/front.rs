@@ -4,7 +4,7 @@
 //! succeeds, the TCP socket and TLS session move to a data-path worker. Password checks run on
 //! the priority pool, so a slow backend delays only the login that waits for it.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,7 +21,7 @@ use wolfguard_tls::{DtlsKeys, HandshakeStatus, ReadOutcome, TlsSession};
 use crate::auth::Verdict;
 use crate::dataplane::DtlsRoute;
 use crate::server::{DtlsContexts, Server};
-use crate::sessions::AttachError;
+use crate::sessions::{AttachError, Attached};
 use crate::tunnel::{DtlsSetup, TunnelJob, TunnelParams, liveness_config};
 
 /// ocserv serves at most this many HTTP requests on one connection before closing it.
@@ -150,7 +150,14 @@ struct Conversation {
     failures: u32,
     username: Option<String>,
     group: Option<String>,
+    /// The backend's open follow-up question, answered by the next POST's password field.
+    challenge: Option<crate::auth::Challenge>,
+    /// Follow-up questions asked in this login.
+    rounds: u32,
 }
+
+/// Follow-up questions (OTP, challenges) one login may ask before it is refused.
+const MAX_CHALLENGE_ROUNDS: u32 = 8;
 
 /// Serves one accepted TCP connection.
 pub async fn serve(server: Arc<Server>, tcp: TcpStream, peer: SocketAddr) {
@@ -325,6 +332,9 @@ async fn post(
         conv.group = Some(g);
     }
     if let Some(u) = username {
+        // A user name starts a new login: a pending follow-up question is dropped.
+        conv.challenge = None;
+        conv.rounds = 0;
         conv.username = Some(u);
     }
     let (Some(user), Some(password)) = (conv.username.clone(), password) else {
@@ -336,16 +346,50 @@ async fn post(
     let backend = server.auth.clone();
     let started = Instant::now();
     let (u, p) = (user.clone(), password);
-    let verdict = match server
-        .pool
-        .submit(Priority::High, move || backend.check(&u, &p))
-    {
+    let pending = conv.challenge.take();
+    let verdict = match server.pool.submit(Priority::High, move || match pending {
+        Some(challenge) => backend.answer(&u, &challenge, &p),
+        None => backend.check(&u, &p),
+    }) {
         Ok(job) => job
             .await
             .unwrap_or(Verdict::Reject("backend failed".into())),
         Err(_) => Verdict::Reject("auth pool saturated".into()),
     };
     let groups = match verdict {
+        Verdict::Challenge(challenge) if conv.rounds < MAX_CHALLENGE_ROUNDS => {
+            conv.rounds += 1;
+            tracing::info!(peer = %conn.peer, user = %user, round = conv.rounds,
+                "backend asked a follow-up question");
+            let form = AuthForm {
+                banner: None,
+                message: challenge.message.clone(),
+                error: None,
+                ask_username: false,
+                ask_password: true,
+                password_label: challenge.label.clone(),
+                password_name: auth::PasswordField::Secondary,
+                groups: Vec::new(),
+                selected_group: None,
+                action: "/auth".into(),
+            };
+            conv.challenge = Some(challenge);
+            conn.send(&xml_response(&form.to_xml(), None)).await?;
+            return Ok(false);
+        }
+        Verdict::Challenge(_) => {
+            tracing::info!(peer = %conn.peer, user = %user, rounds = conv.rounds,
+                "too many follow-up questions; login refused");
+            conn.send(&http::simple_response(
+                401,
+                "Authentication failed",
+                None,
+                b"",
+                true,
+            ))
+            .await?;
+            return Ok(true);
+        }
         Verdict::Accept { groups } => {
             server
                 .auth_counters
@@ -405,6 +449,7 @@ async fn post(
                 return Ok(true);
             }
             conv.username = None;
+            conv.rounds = 0;
             let form = login_form(server, conv, Some("Login failed."));
             conn.send(&xml_response(&form.to_xml(), None)).await?;
             return Ok(false);
@@ -483,6 +528,7 @@ fn login_form(server: &Server, conv: &Conversation, error: Option<&str>) -> Auth
         ask_username: true,
         ask_password: true,
         password_label: "Password:".into(),
+        password_name: auth::PasswordField::Password,
         groups: group_options(server),
         selected_group: conv
             .group
@@ -605,6 +651,43 @@ async fn connect_allowed(server: &Server, tcp: &TcpStream, peer: SocketAddr) -> 
     }
 }
 
+/// Asks the session filters of the plugins (contract 1.1, if any is loaded) whether this
+/// authenticated user may bring a tunnel up now, with the addresses just leased. The plugin's
+/// reason goes to the log only; the client hears "session refused by policy".
+async fn session_allowed(server: &Server, attached: &Attached, peer: SocketAddr) -> bool {
+    let Some(host) = server
+        .plugins
+        .as_ref()
+        .filter(|_| server.plugin_hooks.filter_session)
+    else {
+        return true;
+    };
+    let addresses = [attached.ipv4.map(IpAddr::V4), attached.ipv6.map(IpAddr::V6)];
+    let info = wolfguard_plugin_host::api::SessionInfo {
+        session: attached.id,
+        user: attached.user.clone(),
+        groups: attached.group.iter().cloned().collect(),
+        peer: peer.to_string(),
+        addresses: addresses.iter().flatten().map(IpAddr::to_string).collect(),
+    };
+    let verdict = match host.filter_session(info) {
+        Ok(job) => job.await.ok(),
+        Err(_) => None,
+    };
+    match verdict {
+        Some(wolfguard_plugin_host::api::Verdict::Accept) => true,
+        Some(v) => {
+            tracing::info!(%peer, user = %attached.user, session = attached.id, verdict = ?v,
+                "session refused by a filter plugin");
+            false
+        }
+        None => {
+            tracing::warn!(%peer, user = %attached.user, "session filters unavailable; session refused");
+            false
+        }
+    }
+}
+
 /// Handles `CONNECT /CSCOSSLC/tunnel`.
 async fn connect(
     server: &Arc<Server>,
@@ -659,6 +742,19 @@ async fn connect(
                 return Ok(None);
             }
         };
+    if !session_allowed(server, &attached, conn.peer).await {
+        // Refused by policy: the session ends here, so its cookie cannot be replayed.
+        server
+            .sessions
+            .detach(&cookie, attached.conn, true, Instant::now());
+        conn.send(&connect::connect_error_response(
+            403,
+            "Forbidden",
+            Some("session refused by policy"),
+        ))
+        .await?;
+        return Ok(None);
+    }
     let mut dtls = server
         .dtls
         .as_ref()

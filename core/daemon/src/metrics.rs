@@ -208,8 +208,15 @@ pub fn render(server: &Server) -> String {
         &mut out,
         "wolfguard_filtered_packets_total",
         "counter",
-        "Packets dropped by data-path filter plugins.",
+        "Packets dropped or rejected by data-path filter plugins.",
         &[("", load(&c.filtered))],
+    );
+    family(
+        &mut out,
+        "wolfguard_icmp_rejects_total",
+        "counter",
+        "ICMP administratively-prohibited errors sent for packets a filter rejected.",
+        &[("", load(&c.icmp_rejects))],
     );
     family(
         &mut out,

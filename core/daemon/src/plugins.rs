@@ -10,6 +10,7 @@
 //!  front: password check on the pool ──► PluginAuth::check ──► host.auth_blocking(first auth plugin)
 //!  front: new TCP connection         ──► host.filter_connect (connect filters, pool)
 //!  front: wrong password             ──► host.filter_auth_failure (failure filters, pool)
+//!  front: CONNECT, addresses leased  ──► host.filter_session (session filters, pool)
 //!  event bus ──► host.subscribe: one bounded subscriber per logging plugin
 //!  tunnel: each IP packet, both ways ──► host.filter_packets (inline, only if some plugin filters)
 //! ```
@@ -19,11 +20,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::Context as _;
 use wolfguard_config::Config;
-use wolfguard_plugin_host::api::{Answer, AuthRequest, AuthStep, Hook};
-use wolfguard_plugin_host::{PluginHost, PluginSpec};
+use wolfguard_plugin_host::api::{Answer, AuthRequest, AuthStep, Hook, Prompt};
+use wolfguard_plugin_host::{HostError, PluginHost, PluginSpec};
 use wolfguard_runtime::{EventBus, PriorityPool};
 
-use crate::auth::{Authenticator, Verdict};
+use crate::auth::{Authenticator, Challenge, Verdict};
 
 /// Turns every `[plugins.<name>]` table into a spec; errors name the table and the key.
 pub fn specs(config: &Config) -> anyhow::Result<Vec<PluginSpec>> {
@@ -76,6 +77,8 @@ pub struct HookSet {
     pub filter_auth_failure: bool,
     /// Some plugin filters data-path packets.
     pub filter_packets: bool,
+    /// Some plugin filters sessions before their tunnel comes up (contract 1.1).
+    pub filter_session: bool,
 }
 
 impl HookSet {
@@ -87,6 +90,7 @@ impl HookSet {
             filter_connect: has(Hook::FilterConnect),
             filter_auth_failure: has(Hook::FilterAuthFailure),
             filter_packets: has(Hook::FilterPackets),
+            filter_session: has(Hook::FilterSession),
         }
     }
 }
@@ -121,10 +125,46 @@ impl std::fmt::Debug for PluginAuth {
     }
 }
 
+impl PluginAuth {
+    /// Turns one plugin step into the front end's verdict.
+    fn verdict(&self, conversation: u64, step: Result<AuthStep, HostError>) -> Verdict {
+        match step {
+            Ok(AuthStep::Accept { groups, .. }) => Verdict::Accept { groups },
+            Ok(AuthStep::Reject { reason }) => Verdict::Reject(reason.into()),
+            // The login form asks one question per round (ocserv's rule, and all openconnect
+            // fills from `--form-entry`): a plugin with several questions asks them in turn.
+            Ok(AuthStep::Challenge {
+                message,
+                prompts,
+                state,
+            }) => match <[Prompt; 1]>::try_from(prompts) {
+                Ok([prompt]) => Verdict::Challenge(Challenge {
+                    message,
+                    label: prompt.label,
+                    answer_name: prompt.name,
+                    conversation,
+                    state,
+                }),
+                Err(prompts) => Verdict::Reject(
+                    format!(
+                        "plugin {} asked {} questions in one challenge; the login form asks \
+                         exactly one per round",
+                        self.plugin,
+                        prompts.len()
+                    )
+                    .into(),
+                ),
+            },
+            Err(e) => Verdict::Reject(format!("plugin {}: {e}", self.plugin).into()),
+        }
+    }
+}
+
 impl Authenticator for PluginAuth {
     fn check(&self, user: &str, password: &str) -> Verdict {
+        let conversation = self.conversations.fetch_add(1, Ordering::Relaxed);
         let req = AuthRequest {
-            conversation: self.conversations.fetch_add(1, Ordering::Relaxed),
+            conversation,
             answers: vec![
                 Answer {
                     name: "username".into(),
@@ -137,20 +177,29 @@ impl Authenticator for PluginAuth {
             ],
             ..AuthRequest::default()
         };
-        match self.host.auth_blocking(&self.plugin, Hook::AuthBegin, &req) {
-            Ok(AuthStep::Accept { groups, .. }) => Verdict::Accept { groups },
-            Ok(AuthStep::Reject { reason }) => Verdict::Reject(reason.into()),
-            // The VPN login form has one user/password round; a follow-up question (OTP,
-            // RADIUS Access-Challenge) needs the multi-step form, which is not wired yet.
-            Ok(AuthStep::Challenge { .. }) => Verdict::Reject(
-                format!(
-                    "plugin {} asked a follow-up question; multi-step logins are not supported \
-                     by the login form yet",
-                    self.plugin
-                )
-                .into(),
-            ),
-            Err(e) => Verdict::Reject(format!("plugin {}: {e}", self.plugin).into()),
-        }
+        let step = self.host.auth_blocking(&self.plugin, Hook::AuthBegin, &req);
+        self.verdict(conversation, step)
+    }
+
+    fn answer(&self, user: &str, challenge: &Challenge, answer: &str) -> Verdict {
+        let req = AuthRequest {
+            conversation: challenge.conversation,
+            state: challenge.state.clone(),
+            answers: vec![
+                Answer {
+                    name: "username".into(),
+                    value: user.into(),
+                },
+                Answer {
+                    name: challenge.answer_name.clone(),
+                    value: answer.into(),
+                },
+            ],
+            ..AuthRequest::default()
+        };
+        let step = self
+            .host
+            .auth_blocking(&self.plugin, Hook::AuthContinue, &req);
+        self.verdict(challenge.conversation, step)
     }
 }

@@ -17,6 +17,7 @@ use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::{mpsc, watch};
 use wolfguard_proto::auth::SessionCookie;
 use wolfguard_proto::cstp::{self, PacketType};
+use wolfguard_proto::icmp;
 use wolfguard_proto::timers::{Liveness, LivenessAction, LivenessConfig, counts_for_idle};
 use wolfguard_runtime::{DownReason, Event, SessionId};
 use wolfguard_sys::AsyncDevice;
@@ -26,9 +27,12 @@ use crate::dataplane::{Datagram, DtlsRoute, Shared, source};
 use crate::sessions::Stop;
 
 mod dtls_channel;
+mod filter;
 
 use dtls_channel::DtlsChannel;
 pub use dtls_channel::DtlsSetup;
+use filter::{Filter, PacketBatch};
+use wolfguard_plugin_host::api::PacketVerdict;
 
 /// Packets queued towards one client before the TUN reader starts dropping them.
 pub const QUEUE_DEPTH: usize = 512;
@@ -141,8 +145,12 @@ struct Tunnel {
     min_renegotiation_interval: Duration,
     /// The session this tunnel serves (for events).
     session: SessionId,
-    /// Verdicts of the data-path filter plugins (reused per packet).
-    verdicts: Vec<wolfguard_plugin_host::api::PacketVerdict>,
+    /// Batches packets for the data-path filter plugins (unused when none is loaded).
+    filter: Filter,
+    /// Client packets waiting for the filters' verdicts.
+    ingress: PacketBatch,
+    /// Packets for the client waiting for the filters' verdicts.
+    egress: Vec<Bytes>,
     /// Receive slots for the tunnel's own UDP socket, made when it first has one.
     own_batch: Option<wolfguard_sys::udp::RecvBatch>,
     /// Where datagrams read from it are copied, so each becomes a cheap `Bytes`.
@@ -211,7 +219,9 @@ pub async fn run(job: TunnelJob, tun: Arc<AsyncDevice>, shared: Arc<Shared>) {
         own_batch: None,
         chunk: BytesMut::new(),
         session: SessionId(params.session),
-        verdicts: Vec::new(),
+        filter: Filter::new(),
+        ingress: PacketBatch::default(),
+        egress: Vec::new(),
     };
     t.handshakes.0 = t.tls.handshakes();
     tracing::info!(session = params.session, user = %params.user, group = ?params.group, peer = %params.peer,
@@ -321,7 +331,9 @@ impl Tunnel {
                 }
                 dgram = drx.recv(), if dtls_on => {
                     let Some(dgram) = dgram else { continue };
-                    if let Some(end) = self.handle_datagram(dgram) {
+                    let end = self.handle_datagram(dgram);
+                    if let Some(end) = end {
+                        self.flush_ingress(false).await;
                         return end;
                     }
                     // Drain what else is queued in the same wake-up, as for TUN packets: one
@@ -330,29 +342,34 @@ impl Tunnel {
                         match drx.try_recv() {
                             Ok(dgram) => {
                                 if let Some(end) = self.handle_datagram(dgram) {
+                                    self.flush_ingress(false).await;
                                     return end;
                                 }
                             }
                             Err(_) => break,
                         }
                     }
+                    self.flush_ingress(false).await;
                 }
                 ready = own_ready => {
                     if ready.is_ok() && let Some(own) = own {
-                        if let Some(end) = self.read_own_socket(&own) {
+                        let end = self.read_own_socket(&own);
+                        self.flush_ingress(false).await;
+                        if let Some(end) = end {
                             return end;
                         }
                     }
                 }
                 pkt = rx.recv() => {
                     let Some(pkt) = pkt else { return End::Error };
-                    self.send_frame(&pkt);
+                    self.send_frame(pkt);
                     for _ in 1..BATCH {
                         match rx.try_recv() {
-                            Ok(pkt) => self.send_frame(&pkt),
+                            Ok(pkt) => self.send_frame(pkt),
                             Err(_) => break,
                         }
                     }
+                    self.flush_egress();
                 }
                 () = sleep => {
                     if let Some(d) = self.dtls.as_mut() {
@@ -444,8 +461,11 @@ impl Tunnel {
                     if key.is_none_or(|s| !self.allowed.contains(&Some(s))) {
                         continue;
                     }
-                    if !packet_passes(&self.shared, self.session, packet, true, &mut self.verdicts)
-                    {
+                    if self.shared.packet_filters.is_some() {
+                        self.ingress.push(packet);
+                        if self.ingress.len() >= filter::BATCH {
+                            self.flush_ingress(true).await;
+                        }
                         continue;
                     }
                     self.rx_bytes += packet.len() as u64;
@@ -484,23 +504,27 @@ impl Tunnel {
                 _ => {}
             }
         }
+        self.flush_ingress(true).await;
         self.plain.drain(..pos.min(self.plain.len()));
         result
     }
 
-    /// Encrypts one pre-framed DATA packet (header already in place) as one TLS record.
-    fn send_frame(&mut self, frame: &[u8]) {
-        let payload = frame.len().saturating_sub(cstp::HEADER_LEN);
-        let packet = frame.get(cstp::HEADER_LEN..).unwrap_or_default();
-        if !packet_passes(
-            &self.shared,
-            self.session,
-            packet,
-            false,
-            &mut self.verdicts,
-        ) {
+    /// Encrypts one pre-framed DATA packet (header already in place) as one TLS record, or
+    /// queues it for the packet filters when some are loaded.
+    fn send_frame(&mut self, frame: Bytes) {
+        if self.shared.packet_filters.is_some() {
+            self.egress.push(frame);
+            if self.egress.len() >= filter::BATCH {
+                self.flush_egress();
+            }
             return;
         }
+        self.deliver_frame(&frame);
+    }
+
+    /// Sends one pre-framed DATA packet to the client, over DTLS when it is up.
+    fn deliver_frame(&mut self, frame: &[u8]) {
+        let payload = frame.len().saturating_sub(cstp::HEADER_LEN);
         // The TUN reader wrote a CSTP header whose last byte is 0, which is also the DTLS type
         // byte of DATA: the frame from that byte on is a DTLS frame, no copy needed.
         if let Some(d) = self.dtls.as_mut().filter(|d| d.active) {
@@ -623,16 +647,12 @@ impl Tunnel {
                     if key.is_none_or(|s| !self.allowed.contains(&Some(s))) {
                         continue;
                     }
-                    if !packet_passes(
-                        &self.shared,
-                        self.session,
-                        payload,
-                        true,
-                        &mut self.verdicts,
-                    ) {
+                    data_bytes += payload.len() as u64;
+                    if self.shared.packet_filters.is_some() {
+                        // Judged in a batch once the wake-up's datagrams are read.
+                        self.ingress.push(payload);
                         continue;
                     }
-                    data_bytes += payload.len() as u64;
                     if counts_for_idle(payload) {
                         self.liveness.handle_rx_data(now, payload);
                     }
@@ -666,6 +686,108 @@ impl Tunnel {
         end
     }
 
+    /// Judges the queued client packets in batches and forwards those the filters accept to
+    /// the TUN device (`wait`: push back on a full TUN queue, for the TCP-carried CSTP path).
+    async fn flush_ingress(&mut self, wait: bool) {
+        if self.ingress.is_empty() {
+            return;
+        }
+        let shared = self.shared.clone();
+        let Some(host) = shared.packet_filters.as_ref() else {
+            self.ingress.clear();
+            return;
+        };
+        let batch = std::mem::take(&mut self.ingress);
+        let now = Instant::now();
+        for start in (0..batch.len()).step_by(filter::BATCH) {
+            let end = (start + filter::BATCH).min(batch.len());
+            self.filter.judge(
+                host,
+                self.session.0,
+                true,
+                (start..end).map(|i| batch.get(i)),
+            );
+            for i in start..end {
+                let packet = batch.get(i);
+                match self.filter.verdicts[i - start] {
+                    PacketVerdict::Accept => {
+                        if wait {
+                            self.rx_bytes += packet.len() as u64;
+                        }
+                        if counts_for_idle(packet) {
+                            self.liveness.handle_rx_data(now, packet);
+                        }
+                        if let Err(e) = self.tun.try_send(packet) {
+                            if wait && e.kind() == std::io::ErrorKind::WouldBlock {
+                                let _ = self.tun.send(packet).await;
+                            }
+                        }
+                    }
+                    verdict => {
+                        shared.counters.filtered.fetch_add(1, Ordering::Relaxed);
+                        if verdict == PacketVerdict::Reject {
+                            self.reject(packet, true, now);
+                        }
+                    }
+                }
+            }
+        }
+        self.ingress = batch;
+        self.ingress.clear();
+    }
+
+    /// Judges the queued packets for the client in one batch and sends those the filters
+    /// accept.
+    fn flush_egress(&mut self) {
+        if self.egress.is_empty() {
+            return;
+        }
+        let shared = self.shared.clone();
+        let frames = std::mem::take(&mut self.egress);
+        if let Some(host) = shared.packet_filters.as_ref() {
+            let packets = frames
+                .iter()
+                .map(|f| f.get(cstp::HEADER_LEN..).unwrap_or_default());
+            self.filter.judge(host, self.session.0, false, packets);
+            let now = Instant::now();
+            for (i, frame) in frames.iter().enumerate() {
+                match self.filter.verdicts[i] {
+                    PacketVerdict::Accept => self.deliver_frame(frame),
+                    verdict => {
+                        shared.counters.filtered.fetch_add(1, Ordering::Relaxed);
+                        if verdict == PacketVerdict::Reject {
+                            let packet = frame.get(cstp::HEADER_LEN..).unwrap_or_default();
+                            self.reject(packet, false, now);
+                        }
+                    }
+                }
+            }
+        }
+        self.egress = frames;
+        self.egress.clear();
+    }
+
+    /// Answers a rejected packet with an ICMP "administratively prohibited" error to its
+    /// sender: the client (`ingress`) or the network behind the TUN device. Rate-limited; no
+    /// error about errors, fragments or non-unicast packets (see [`wolfguard_proto::icmp`]).
+    fn reject(&mut self, packet: &[u8], ingress: bool, now: Instant) {
+        let mut icmp = Vec::new();
+        if icmp::admin_prohibited(packet, &mut icmp).is_err() || !self.filter.icmp_allowed(now) {
+            return;
+        }
+        self.shared
+            .counters
+            .icmp_rejects
+            .fetch_add(1, Ordering::Relaxed);
+        if ingress {
+            let mut frame = BytesMut::with_capacity(cstp::HEADER_LEN + icmp.len());
+            cstp::append_frame(&mut frame, PacketType::Data, &icmp);
+            self.deliver_frame(&frame);
+        } else {
+            let _ = self.tun.try_send(&icmp);
+        }
+    }
+
     fn send_control(&mut self, kind: PacketType, payload: &[u8]) {
         self.scratch.clear();
         cstp::append_frame(&mut self.scratch, kind, payload);
@@ -683,32 +805,6 @@ impl Tunnel {
         }
         Ok(())
     }
-}
-
-/// Asks the data-path filter plugins about one IP packet (`ingress`: from the client). Without
-/// packet filters this is one branch. A dropped or rejected packet is counted; `Reject` is
-/// treated as `Drop` (no ICMP error is generated yet).
-fn packet_passes(
-    shared: &Shared,
-    session: SessionId,
-    data: &[u8],
-    ingress: bool,
-    verdicts: &mut Vec<wolfguard_plugin_host::api::PacketVerdict>,
-) -> bool {
-    let Some(host) = shared.packet_filters.as_ref() else {
-        return true;
-    };
-    let batch = [wolfguard_plugin_host::api::Packet {
-        session: session.0,
-        ingress,
-        data,
-    }];
-    host.filter_packets(&batch, verdicts);
-    let pass = verdicts.first() == Some(&wolfguard_plugin_host::api::PacketVerdict::Accept);
-    if !pass {
-        shared.counters.filtered.fetch_add(1, Ordering::Relaxed);
-    }
-    pass
 }
 
 /// Liveness settings from configuration.

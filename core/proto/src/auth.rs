@@ -22,7 +22,9 @@ mod form;
 mod post;
 
 pub use self::cookie::{SessionCookie, webvpn_cookie_from_head};
-pub use self::form::{AuthForm, GroupOption, complete_xml, resolve_group, xml_escape};
+pub use self::form::{
+    AuthForm, GroupOption, PasswordField, complete_xml, resolve_group, xml_escape,
+};
 pub use self::post::{
     AuthParseError, AuthPost, AuthPostKind, MAX_DEPTH, MAX_ELEMENTS, MAX_VALUE_LEN, parse_auth_post,
 };

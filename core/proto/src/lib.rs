@@ -6,6 +6,7 @@
 //!
 //! - [`http`]: HTTP/1.x request heads as the VPN front end sees them (size caps, no chunked
 //!   bodies, case-preserving responses), plus the response builder the other modules use.
+//! - [`icmp`]: the ICMP "administratively prohibited" error answering a packet a filter rejects.
 //! - [`auth`]: the XML "aggregate auth" exchange: `init` / `auth-reply` / `logout` POST bodies
 //!   (and the legacy urlencoded form), the `auth-request` form, the `complete` document, the
 //!   `webvpn` session cookie and group-name resolution.
@@ -59,6 +60,7 @@ pub mod connect;
 pub mod cstp;
 pub mod dtls;
 pub mod http;
+pub mod icmp;
 pub mod mtu;
 pub mod timers;
 pub mod urls;

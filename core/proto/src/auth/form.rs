@@ -29,6 +29,10 @@ pub struct AuthForm {
     pub ask_password: bool,
     /// The password field's label, normally `Password:`.
     pub password_label: String,
+    /// The password input's name: `password` on the first form, `secondary_password` on a
+    /// follow-up question (OTP, challenge), as ocserv names them. Either way the reply is read
+    /// by [`parse_auth_post`](super::parse_auth_post) as the password.
+    pub password_name: PasswordField,
     /// Groups to offer; no `<select>` is written when empty.
     pub groups: Vec<GroupOption>,
     /// The group already chosen; listed first, as clients expect (§2.10).
@@ -47,6 +51,7 @@ impl Default for AuthForm {
             ask_username: true,
             ask_password: true,
             password_label: "Password:".to_owned(),
+            password_name: PasswordField::Password,
             groups: Vec::new(),
             selected_group: None,
             action: "/auth".to_owned(),
@@ -54,11 +59,31 @@ impl Default for AuthForm {
     }
 }
 
+/// The name of a form's password input (fixed names only: nothing from a plugin reaches it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordField {
+    /// `password`: the first form.
+    Password,
+    /// `secondary_password`: a follow-up question.
+    Secondary,
+}
+
+impl PasswordField {
+    /// The input's `name`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Password => "password",
+            Self::Secondary => "secondary_password",
+        }
+    }
+}
+
 impl AuthForm {
     /// The complete `<config-auth type="auth-request">` document, every value XML-escaped.
     ///
-    /// The password input is always named `password`: openconnect answers it with
-    /// `<password>`, which [`parse_auth_post`](super::parse_auth_post) reads for every round.
+    /// The password input is named `password` or `secondary_password`: openconnect answers it
+    /// with an element of that name, which [`parse_auth_post`](super::parse_auth_post) reads
+    /// as the password either way.
     pub fn to_xml(&self) -> String {
         let mut x = String::with_capacity(512);
         x.push_str(XML_DECL);
@@ -83,7 +108,8 @@ impl AuthForm {
         if self.ask_password {
             let _ = writeln!(
                 x,
-                "<input type=\"password\" name=\"password\" label=\"{}\" />",
+                "<input type=\"password\" name=\"{}\" label=\"{}\" />",
+                self.password_name.as_str(),
                 xml_escape(&self.password_label)
             );
         }
@@ -265,6 +291,16 @@ mod tests {
             ..Default::default()
         };
         let xml = form.to_xml();
+        assert!(xml.contains("name=\"password\" label="));
+        let second = AuthForm {
+            password_name: PasswordField::Secondary,
+            ..form.clone()
+        };
+        assert!(
+            second
+                .to_xml()
+                .contains("name=\"secondary_password\" label=")
+        );
         assert!(!xml.contains("<evil/>"));
         assert!(xml.contains("action=\"/auth&quot;&gt;&lt;x\""));
         assert!(xml.contains("label=\"P&quot;\""));
