@@ -583,6 +583,16 @@ impl Lab {
         Ok(serde_json::from_slice(&out.stdout)?)
     }
 
+    /// Sends signal `sig` (e.g. `HUP`) to the server process.
+    pub fn signal_server(&self, sig: &str) {
+        if let Some(c) = &self.server {
+            let _ = Command::new("kill")
+                .arg(format!("-{sig}"))
+                .arg(c.id().to_string())
+                .status();
+        }
+    }
+
     /// Whether the server process is still running.
     pub fn server_alive(&mut self) -> bool {
         matches!(self.server.as_mut().map(Child::try_wait), Some(Ok(None)))

@@ -348,3 +348,93 @@ fn a_two_step_login_asks_the_plugins_follow_up_question() {
         lab.server_log()
     );
 }
+
+#[test]
+fn sighup_hot_reloads_a_wasm_plugin_and_keeps_the_old_code_when_the_new_file_is_broken() {
+    // The SDK's example auth plugin, built for wasm32-wasip2, is the "new version" swapped in
+    // for auth-local: after the reload the same user needs a one-time code instead of a password.
+    cargo(&[
+        "build",
+        "-p",
+        "wolfguard-sdk",
+        "--example",
+        "auth",
+        "--target",
+        "wasm32-wasip2",
+    ]);
+    let t = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| workspace().join("target"), PathBuf::from);
+    let codes = t.join("wasm32-wasip2/debug/examples/auth.wasm");
+    assert!(codes.exists(), "{} was not built", codes.display());
+    let dir = passwd_dir("reload");
+    let plugin = dir.join("auth.wasm");
+    std::fs::copy(&built().auth_local_wasm, &plugin).unwrap();
+    let table = format!(
+        "path = {:?}\nkind = \"wasm\"\ncritical = true\n\
+         settings = {{ path = {:?}, users = {{ plug = \"271828\" }} }}\n\
+         sandbox = {{ files = [{:?}], host_calls = [\"log\", \"metrics\"], timeout_ms = 2000 }}\n",
+        plugin.display().to_string(),
+        dir.join("passwd").display().to_string(),
+        dir.display().to_string()
+    );
+    let mut lab = Lab::start(
+        "plugreload",
+        LabOptions {
+            clients: 3,
+            config: vec![("plugins.hot", table), ("plugins.audit", audit_table(&dir))],
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let login = |lab: &mut Lab, i: usize, extra: &[&str]| {
+        let mut c = lab.openconnect(i, "plug", "plug-secret", extra).unwrap();
+        let up = c.wait_up(Duration::from_secs(15)).is_ok();
+        c.signal("INT");
+        c.wait_exit(Duration::from_secs(10));
+        up
+    };
+    assert!(login(&mut lab, 0, &[]), "{}", lab.server_log());
+
+    // A file that is not a component: the reload is refused, the old code keeps serving.
+    std::fs::write(&plugin, b"\0asm garbage").unwrap();
+    lab.signal_server("HUP");
+    wait_for(Duration::from_secs(10), || {
+        (!lab
+            .events("plugin reload refused; the old code stays in service")
+            .is_empty())
+        .then_some(())
+    })
+    .unwrap_or_else(|| panic!("no refusal logged: {}", lab.server_log()));
+    assert!(login(&mut lab, 1, &[]), "{}", lab.server_log());
+
+    // The new version: swapped in without a restart.
+    std::fs::copy(&codes, &plugin).unwrap();
+    lab.signal_server("HUP");
+    wait_for(Duration::from_secs(20), || {
+        lab.events("plugins reloaded")
+            .iter()
+            .any(|e| {
+                e.get("applied")
+                    .and_then(|a| a.as_str())
+                    .is_some_and(|a| a.contains("plugins.hot"))
+            })
+            .then_some(())
+    })
+    .unwrap_or_else(|| panic!("no reload logged: {}", lab.server_log()));
+    assert!(lab.server_alive());
+    assert!(
+        !login(&mut lab, 2, &[]),
+        "the password alone must no longer do"
+    );
+    assert!(
+        login(
+            &mut lab,
+            2,
+            &["--form-entry", "main:secondary_password=271828"]
+        ),
+        "{}",
+        lab.server_log()
+    );
+    let events = std::fs::read_to_string(dir.join("events.jsonl")).unwrap_or_default();
+    assert!(events.contains("config-reloaded"), "{events}");
+}

@@ -68,6 +68,51 @@ pub fn load(
     Ok(Some(host))
 }
 
+/// SIGHUP: reloads every WASM plugin from its file, on the pool (compiling is CPU work), and
+/// publishes `config-reloaded` with what took effect. A component that no longer compiles or
+/// instantiates is refused and its old code stays in service. Native plugins cannot be
+/// swapped (libraries are never unloaded) and are listed as needing a restart.
+pub async fn reload(server: &crate::server::Server) {
+    let Some(host) = server.plugins.clone() else {
+        tracing::info!("no plugins configured; nothing to reload");
+        return;
+    };
+    let job = server
+        .pool
+        .submit(wolfguard_runtime::Priority::Low, move || {
+            let (mut applied, mut needs_restart) = (Vec::new(), Vec::new());
+            for p in host.plugins() {
+                let key = format!("plugins.{}", p.name);
+                if p.kind != wolfguard_plugin_host::Loader::Wasm {
+                    needs_restart.push(key);
+                    continue;
+                }
+                match host.reload(&p.name) {
+                    Ok(()) => applied.push(key),
+                    Err(e) => {
+                        tracing::warn!(plugin = %p.name, error = %e,
+                        "plugin reload refused; the old code stays in service");
+                    }
+                }
+            }
+            (applied, needs_restart)
+        });
+    let Ok(Ok((applied, needs_restart))) = (match job {
+        Ok(job) => Ok(job.await),
+        Err(e) => Err(e),
+    }) else {
+        tracing::warn!("plugin reload could not run on the pool");
+        return;
+    };
+    tracing::info!(applied = ?applied, needs_restart = ?needs_restart, "plugins reloaded");
+    server
+        .bus
+        .publish(wolfguard_runtime::Event::ConfigReloaded {
+            applied,
+            needs_restart,
+        });
+}
+
 /// The optional hooks some loaded plugin implements.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct HookSet {

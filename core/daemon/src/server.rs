@@ -399,10 +399,24 @@ pub async fn run(server: Arc<Server>) -> anyhow::Result<()> {
     let metrics = crate::metrics::bind(&server.config.metrics.listen)?;
     let metrics =
         (!metrics.is_empty()).then(|| tokio::spawn(crate::metrics::serve(server.clone(), metrics)));
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: shutting down"),
-        _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {
+                tracing::info!("SIGINT: shutting down");
+                break;
+            }
+            _ = term.recv() => {
+                tracing::info!("SIGTERM: shutting down");
+                break;
+            }
+            _ = hup.recv() => {
+                tracing::info!("SIGHUP: reloading WASM plugins");
+                crate::plugins::reload(&server).await;
+            }
+        }
     }
     tasks.abort_all();
     sweeper.abort();
