@@ -49,7 +49,6 @@ mod logging;
 mod metrics;
 mod network;
 mod parse;
-pub mod passwd;
 mod server;
 mod timeouts;
 mod tls;

@@ -380,14 +380,7 @@ async fn post(
         Verdict::Challenge(_) => {
             tracing::info!(peer = %conn.peer, user = %user, rounds = conv.rounds,
                 "too many follow-up questions; login refused");
-            conn.send(&http::simple_response(
-                401,
-                "Authentication failed",
-                None,
-                b"",
-                true,
-            ))
-            .await?;
+            conn.send(&auth_failed()).await?;
             return Ok(true);
         }
         Verdict::Accept { groups } => {
@@ -424,10 +417,7 @@ async fn post(
                     user: user.clone(),
                     reason: why.to_string(),
                 };
-                let verdict = match host.filter_auth_failure(failure) {
-                    Ok(job) => job.await.ok(),
-                    Err(_) => None,
-                };
+                let verdict = plugin_verdict(host.filter_auth_failure(failure)).await;
                 if !matches!(verdict, Some(wolfguard_plugin_host::api::Verdict::Accept)) {
                     tracing::info!(peer = %conn.peer, user = %user, ?verdict,
                         "connection closed by an auth-failure filter plugin");
@@ -438,14 +428,7 @@ async fn post(
             tracing::info!(peer = %conn.peer, user = %user, reason = %why,
                 attempt = conv.failures, "authentication failed");
             if conv.failures >= server.config.auth.max_tries {
-                conn.send(&http::simple_response(
-                    401,
-                    "Authentication failed",
-                    None,
-                    b"",
-                    true,
-                ))
-                .await?;
+                conn.send(&auth_failed()).await?;
                 return Ok(true);
             }
             conv.username = None;
@@ -459,14 +442,7 @@ async fn post(
         Ok(g) => g,
         Err(()) => {
             tracing::info!(peer = %conn.peer, user = %user, group = ?conv.group, "group not allowed");
-            conn.send(&http::simple_response(
-                401,
-                "Authentication failed",
-                None,
-                b"",
-                true,
-            ))
-            .await?;
+            conn.send(&auth_failed()).await?;
             return Ok(true);
         }
     };
@@ -482,6 +458,12 @@ async fn post(
     conn.send(&xml_response(&auth::complete_xml(banner), Some(&cookies)))
         .await?;
     Ok(false)
+}
+
+/// The terminal refusal of a login (ocserv's `401 Authentication failed`), closing the
+/// connection.
+fn auth_failed() -> Vec<u8> {
+    http::simple_response(401, "Authentication failed", None, b"", true)
 }
 
 /// Maps the submitted group to a configured one the user may use.
@@ -617,6 +599,17 @@ fn dtls_setup(
     })
 }
 
+/// The verdict of a filter chain submitted to the pool; `None` when the pool refused or lost
+/// the job (the callers then refuse: the filters' own failure policy could not run).
+async fn plugin_verdict(
+    job: Result<
+        wolfguard_runtime::JobHandle<wolfguard_plugin_host::api::Verdict>,
+        wolfguard_plugin_host::HostError,
+    >,
+) -> Option<wolfguard_plugin_host::api::Verdict> {
+    job.ok()?.await.ok()
+}
+
 /// Asks the connect filters of the plugins (if any) whether to serve this TCP connection,
 /// before any TLS work. Refused connections are closed without a word.
 async fn connect_allowed(server: &Server, tcp: &TcpStream, peer: SocketAddr) -> bool {
@@ -632,10 +625,7 @@ async fn connect_allowed(server: &Server, tcp: &TcpStream, peer: SocketAddr) -> 
         local: tcp.local_addr().map(|a| a.to_string()).unwrap_or_default(),
         sni: None,
     };
-    let verdict = match host.filter_connect(info) {
-        Ok(job) => job.await.ok(),
-        Err(_) => None,
-    };
+    let verdict = plugin_verdict(host.filter_connect(info)).await;
     match verdict {
         Some(wolfguard_plugin_host::api::Verdict::Accept) => true,
         Some(v) => {
@@ -670,10 +660,7 @@ async fn session_allowed(server: &Server, attached: &Attached, peer: SocketAddr)
         peer: peer.to_string(),
         addresses: addresses.iter().flatten().map(IpAddr::to_string).collect(),
     };
-    let verdict = match host.filter_session(info) {
-        Ok(job) => job.await.ok(),
-        Err(_) => None,
-    };
+    let verdict = plugin_verdict(host.filter_session(info)).await;
     match verdict {
         Some(wolfguard_plugin_host::api::Verdict::Accept) => true,
         Some(v) => {

@@ -2,8 +2,8 @@
 //! modification time changes.
 //!
 //! `*` or an empty field means no groups; a hash starting with `!` marks a locked account; blank
-//! lines and lines starting with `#` are ignored. (Ported from the daemon's built-in backend and
-//! `wolfguard-config::passwd`, which this plugin replaces.)
+//! lines and lines starting with `#` are ignored. This is the only parser of the format: the
+//! daemon links it for `auth.password_file`, and its fuzz target is `config/fuzz` `parse_passwd`.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -122,6 +122,10 @@ mod tests {
         assert_eq!(parse("ok:g:h\nbroken").unwrap_err(), (2, "missing fields"));
         assert_eq!(parse(":g:h").unwrap_err().1, "empty user name");
         assert_eq!(parse("u:g:").unwrap_err().1, "empty password hash");
+        assert_eq!(parse("u").unwrap_err(), (1, "missing fields"));
+        assert_eq!(parse("a:b:c\r\nu:x").unwrap_err(), (2, "missing fields"));
+        // A hash may itself contain colons (only the first two split).
+        assert_eq!(parse("u:g:$6$a:b").unwrap()["u"].hash, "$6$a:b");
         assert!(parse("").unwrap().is_empty());
     }
 }
