@@ -420,6 +420,19 @@ impl Lab {
         password: &str,
         extra: &[&str],
     ) -> Result<Client> {
+        let url = format!("https://10.99.{i}.1/");
+        self.openconnect_url(i, user, password, &url, extra)
+    }
+
+    /// Starts `openconnect` (DTLS allowed unless `extra` says otherwise) against `url`.
+    pub fn openconnect_url(
+        &mut self,
+        i: usize,
+        user: &str,
+        password: &str,
+        url: &str,
+        extra: &[&str],
+    ) -> Result<Client> {
         let tag = format!("{i}-{}", rand_u16());
         let (script, state) = self.client_script(&tag)?;
         let log = self.dir.join(format!("openconnect-{tag}.log"));
@@ -439,7 +452,7 @@ impl Lab {
             "-v".into(),
         ];
         args.extend(extra.iter().map(|s| s.to_string()));
-        args.push(format!("https://10.99.{i}.1/"));
+        args.push(url.to_owned());
         self.start_client(i, args, Some(password), state, log)
     }
 

@@ -438,3 +438,49 @@ fn sighup_hot_reloads_a_wasm_plugin_and_keeps_the_old_code_when_the_new_file_is_
     let events = std::fs::read_to_string(dir.join("events.jsonl")).unwrap_or_default();
     assert!(events.contains("config-reloaded"), "{events}");
 }
+
+#[test]
+fn a_transport_plugin_adds_a_front_end_listener_that_serves_logins() {
+    // The SDK's example transport plugin asks for one extra `tcp` listener; the daemon serves
+    // the VPN front end there too (without DTLS, whose UDP sockets stay on server.listen).
+    cargo(&["build", "-p", "wolfguard-sdk", "--example", "transport"]);
+    let t = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| workspace().join("target"), PathBuf::from);
+    let so = t.join("debug/examples/libtransport.so");
+    assert!(so.exists(), "{} was not built", so.display());
+    let mut lab = Lab::start(
+        "plugtransport",
+        LabOptions {
+            config: vec![(
+                "plugins.extra",
+                format!(
+                    "path = {:?}\ncritical = true\nsettings = {{ bind = \"10.99.0.1:8443\" }}\n",
+                    so.display().to_string()
+                ),
+            )],
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(
+        !lab.events("listening (TCP, from a transport plugin)")
+            .is_empty(),
+        "{}",
+        lab.server_log()
+    );
+    let mut c = lab
+        .openconnect_url(0, "alice", "alice-secret", "https://10.99.0.1:8443/", &[])
+        .unwrap();
+    c.wait_up(Duration::from_secs(20)).unwrap();
+    assert!(
+        lab.exec(&c.ns, "ping -c 2 -i 0.2 -W 2 192.168.77.1")
+            .status
+            .success()
+    );
+    // openconnect -v prints the CONNECT response's headers: no X-DTLS-* offer on this port.
+    let log = c.log_text();
+    assert!(
+        !log.contains("X-DTLS-") && log.contains("No DTLS address"),
+        "no DTLS on a plugin listener: {log}"
+    );
+}

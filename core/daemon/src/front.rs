@@ -745,6 +745,7 @@ async fn connect(
     let mut dtls = server
         .dtls
         .as_ref()
+        .filter(|_| crate::server::dtls_port(server, conn.tcp.local_addr().ok()))
         .and_then(|d| dtls_setup(server, d, &req, &mut conn.tls));
     if let Some(d) = dtls.as_mut() {
         d.local = conn.tcp.local_addr().ok();

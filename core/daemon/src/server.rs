@@ -345,6 +345,54 @@ pub struct AuthCounters {
     pub rejected: std::sync::atomic::AtomicU64,
 }
 
+/// The extra front-end listeners transport plugins ask for. Protocol `tcp` (alias `cstp`) is
+/// the VPN front end itself (TLS, the auth exchange, CONNECT, CSTP) on another address; DTLS
+/// stays on the `server.listen` ports, so clients of these listeners are not offered it. A
+/// listener that cannot bind stops start-up, naming the plugin and the address, as for
+/// `server.listen`; an unknown protocol or unparsable address is logged and skipped.
+fn plugin_listeners(server: &Server) -> anyhow::Result<Vec<TcpListener>> {
+    let Some(host) = server.plugins.as_ref() else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for (plugin, l) in host.listeners() {
+        if !matches!(l.protocol.as_str(), "tcp" | "cstp") {
+            tracing::warn!(%plugin, listener = %l.name, protocol = %l.protocol,
+                "listener skipped: this daemon serves only protocol \"tcp\" (the VPN front end)");
+            continue;
+        }
+        let Ok(addr) = l.bind.parse::<std::net::SocketAddr>() else {
+            tracing::warn!(%plugin, listener = %l.name, bind = %l.bind,
+                "listener skipped: bind is not an ip:port address");
+            continue;
+        };
+        let listener = wolfguard_sys::tcp_listener(addr)
+            .and_then(TcpListener::from_std)
+            .with_context(|| {
+                format!(
+                    "plugins.{plugin}: cannot listen on {addr} (listener `{}`)",
+                    l.name
+                )
+            })?;
+        tracing::info!(%plugin, listener = %l.name, %addr, "listening (TCP, from a transport plugin)");
+        out.push(listener);
+    }
+    Ok(out)
+}
+
+/// Whether a connection that arrived on local address `local` may use DTLS: only the
+/// `server.listen` ports have the UDP sockets behind them.
+pub fn dtls_port(server: &Server, local: Option<std::net::SocketAddr>) -> bool {
+    local.is_some_and(|local| {
+        server
+            .config
+            .server
+            .listen
+            .iter()
+            .any(|a| a.port() == local.port())
+    })
+}
+
 /// Runs the server until SIGINT or SIGTERM.
 pub async fn run(server: Arc<Server>) -> anyhow::Result<()> {
     let mut listeners = Vec::new();
@@ -355,6 +403,7 @@ pub async fn run(server: Arc<Server>) -> anyhow::Result<()> {
         tracing::info!(%addr, "listening (TCP)");
         listeners.push(l);
     }
+    listeners.extend(plugin_listeners(&server)?);
     let pending = Arc::new(Semaphore::new(MAX_PENDING));
     let mut tasks = tokio::task::JoinSet::new();
     for l in listeners {
