@@ -2,8 +2,10 @@
 //!
 //! - `auth_begin`: one auth hook call on the calling thread (no pool hop), a full
 //!   username + password step answered with `Accept`;
-//! - `filter_packets/64`: one data-path filter call on a batch of 64 packets of 100 bytes
-//!   (throughput is reported per packet).
+//! - `filter_packets/64` and `filter_packets/1`: one data-path filter call on a batch of 64
+//!   packets of 100 bytes, and on a single packet (throughput is reported per packet), which
+//!   is what batching in the daemon saves;
+//! - `filter_session`: one extension hook (contract 1.1) through `extension(name, JSON)`.
 //!
 //! The plugins are built by `tests/support/build.rs` (dev profile).
 
@@ -13,7 +15,7 @@ mod support;
 use std::sync::Arc;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use wolfguard_plugin_api::{Answer, AuthRequest, Hook, Packet};
+use wolfguard_plugin_api::{Answer, AuthRequest, Hook, Packet, SessionInfo};
 use wolfguard_plugin_host::{HostCall, PluginHost, PluginSpec};
 use wolfguard_runtime::{PoolConfig, PriorityPool};
 
@@ -78,6 +80,27 @@ fn bench(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::new(*name, 64), &batch, |b, batch| {
             b.iter(|| host.filter_packets(batch, &mut out))
         });
+    }
+    g.finish();
+    let mut g = c.benchmark_group("filter_packets");
+    g.throughput(Throughput::Elements(1));
+    for (name, host) in &hosts {
+        g.bench_with_input(BenchmarkId::new(*name, 1), &batch[..1], |b, one| {
+            b.iter(|| host.filter_packets(one, &mut out))
+        });
+    }
+    g.finish();
+
+    let session = SessionInfo {
+        session: 7,
+        user: "alice".into(),
+        groups: vec!["staff".into()],
+        peer: "192.0.2.1:50000".into(),
+        addresses: vec!["10.10.0.7".into(), "fd00::7".into()],
+    };
+    let mut g = c.benchmark_group("filter_session");
+    for (name, host) in &hosts {
+        g.bench_function(*name, |b| b.iter(|| host.filter_session_blocking(&session)));
     }
     g.finish();
 }
