@@ -484,3 +484,58 @@ fn a_transport_plugin_adds_a_front_end_listener_that_serves_logins() {
         "no DTLS on a plugin listener: {log}"
     );
 }
+
+#[test]
+fn a_logging_plugin_sees_dtls_up_then_dtls_down_and_dpd_timeout_of_a_vanished_client() {
+    let dir = passwd_dir("dpd");
+    let mut lab = Lab::start(
+        "plugdpd",
+        LabOptions {
+            config: vec![
+                ("timeouts", "dpd = 10\ncookie_timeout = 5\n".into()),
+                ("plugins.audit", audit_table(&dir)),
+            ],
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let mut c = lab
+        .openconnect_dtls(0, "alice", "alice-secret", &[])
+        .unwrap();
+    c.wait_up(Duration::from_secs(20)).unwrap();
+    let log = dir.join("events.jsonl");
+    wait_for(Duration::from_secs(10), || {
+        let t = std::fs::read_to_string(&log).ok()?;
+        t.contains("dtls-up").then_some(())
+    })
+    .unwrap_or_else(|| panic!("no dtls-up: {}", c.log_text()));
+    // Black-hole the client, then kill it: only dead-peer detection can end the tunnel.
+    lab.exec_ok(
+        &c.ns.clone(),
+        "nft add table inet blackhole
+         nft add chain inet blackhole out '{ type filter hook output priority 0; policy drop; }'
+         nft add chain inet blackhole in '{ type filter hook input priority 0; policy drop; }'",
+    )
+    .unwrap();
+    c.signal("KILL");
+    c.wait_exit(Duration::from_secs(5));
+    let text = wait_for(Duration::from_secs(60), || {
+        let t = std::fs::read_to_string(&log).ok()?;
+        t.contains("session-down").then_some(t)
+    })
+    .unwrap_or_else(|| panic!("no session-down: {}", lab.server_log()));
+    let kinds: Vec<String> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["kind"].as_str().map(str::to_owned))
+        .collect();
+    let at = |k: &str| {
+        kinds
+            .iter()
+            .position(|x| x == k)
+            .unwrap_or_else(|| panic!("no {k} in {kinds:?}"))
+    };
+    assert!(at("dtls-up") < at("dtls-down"), "{kinds:?}");
+    assert!(at("dtls-down") < at("session-down"), "{kinds:?}");
+    assert!(at("dpd-timeout") < at("session-down"), "{kinds:?}");
+}

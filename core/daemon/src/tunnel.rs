@@ -151,6 +151,8 @@ struct Tunnel {
     ingress: PacketBatch,
     /// Packets for the client waiting for the filters' verdicts.
     egress: Vec<Bytes>,
+    /// Whether the bus was last told the DTLS channel is up.
+    dtls_reported: bool,
     /// Receive slots for the tunnel's own UDP socket, made when it first has one.
     own_batch: Option<wolfguard_sys::udp::RecvBatch>,
     /// Where datagrams read from it are copied, so each becomes a cheap `Bytes`.
@@ -222,6 +224,7 @@ pub async fn run(job: TunnelJob, tun: Arc<AsyncDevice>, shared: Arc<Shared>) {
         filter: Filter::new(),
         ingress: PacketBatch::default(),
         egress: Vec::new(),
+        dtls_reported: false,
     };
     t.handshakes.0 = t.tls.handshakes();
     tracing::info!(session = params.session, user = %params.user, group = ?params.group, peer = %params.peer,
@@ -255,6 +258,16 @@ pub async fn run(job: TunnelJob, tun: Arc<AsyncDevice>, shared: Arc<Shared>) {
         end.invalidates(),
         Instant::now(),
     );
+    let session = SessionId(params.session);
+    if t.dtls_reported {
+        shared.bus.publish(Event::DtlsDown { session });
+    }
+    if matches!(end, End::DpdTimeout) {
+        shared.bus.publish(Event::DpdTimeout {
+            session,
+            user: params.user.clone(),
+        });
+    }
     tracing::info!(session = params.session, user = %params.user, reason = ?end,
         rx_bytes = t.rx_bytes, tx_bytes = t.tx_bytes, dtls_rx_bytes = dtls_rx, dtls_tx_bytes = dtls_tx, dtls_handshakes, "tunnel down");
     shared.bus.publish(Event::SessionDown {
@@ -279,6 +292,7 @@ impl Tunnel {
         }
         let mut rbuf = vec![0u8; 64 * 1024];
         loop {
+            self.publish_dtls_edge();
             if self.flush().await.is_err() {
                 return End::Temporary;
             }
@@ -618,11 +632,6 @@ impl Tunnel {
             u64::from(d.handshakes - ok_before),
             std::sync::atomic::Ordering::Relaxed,
         );
-        if d.handshakes > ok_before {
-            self.shared.bus.publish(Event::DtlsUp {
-                session: self.session,
-            });
-        }
         c.dtls_handshake_failures.fetch_add(
             u64::from(d.handshake_failures - failed_before),
             std::sync::atomic::Ordering::Relaxed,
@@ -786,6 +795,22 @@ impl Tunnel {
         } else {
             let _ = self.tun.try_send(&icmp);
         }
+    }
+
+    /// Publishes `dtls-up` / `dtls-down` when the DTLS channel starts or stops carrying the
+    /// tunnel (a handshake, a fallback to CSTP, silence on UDP, a close), once per change.
+    fn publish_dtls_edge(&mut self) {
+        let active = self.dtls.as_ref().is_some_and(|d| d.active);
+        if active == self.dtls_reported {
+            return;
+        }
+        self.dtls_reported = active;
+        let session = self.session;
+        self.shared.bus.publish(if active {
+            Event::DtlsUp { session }
+        } else {
+            Event::DtlsDown { session }
+        });
     }
 
     fn send_control(&mut self, kind: PacketType, payload: &[u8]) {
