@@ -14,7 +14,8 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 ./scripts/install-deps.sh
-cargo build --release -p wolfguard
+# The daemon and the auth-local plugin it loads for the password file (next to the binary).
+cargo build --release -p wolfguard -p wolfguard-plugin-auth-local
 dir=${WOLFGUARD_DIR:-$PWD/dev-state}
 ./target/release/wolfguard init --dir "$dir"
 ./target/release/wolfguard check-config "$dir/wolfguard.toml"

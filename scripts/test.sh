@@ -35,6 +35,9 @@ RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps --quiet
 
 step "build"
 cargo build --workspace --bins
+# The auth-local plugin the daemon loads for auth.password_file (next to the binary), so every
+# interop test logs in through it, whatever order the tests run in.
+cargo build -p wolfguard-plugin-auth-local
 # The SDK's examples, both ways: native (cargo test builds them) and as WASM components.
 cargo build -p wolfguard-sdk --examples --target wasm32-wasip2
 

@@ -10,6 +10,8 @@
 #   BENCH_LOGS      directory to copy all logs, configs and iperf3 JSON into before cleanup
 #   BENCH_PERF      directory: record a `perf` CPU profile of the wolfguard server during each
 #                   iperf3 run into it (MODE-DIRECTION-STREAMS.data; read with `perf report -i`)
+#   BENCH_WG_EXTRA  a TOML file appended to wolfguard's configuration, e.g. a [plugins.<name>]
+#                   table to measure the data path with a packet filter plugin loaded
 #
 # Measures, for each server in turn (wolfguard first, then ocserv), over TLS only (--no-dtls) and
 # with DTLS (client default): connect time (median of 5), ping latency through the tunnel, iperf3
@@ -390,6 +392,9 @@ password_file = "$TMP/passwd"
 level = "warn"
 format = "compact"
 EOF
+        if [ -n "${BENCH_WG_EXTRA:-}" ]; then
+            cat "$BENCH_WG_EXTRA" >>"$TMP/wolfguard.toml"
+        fi
         spawn "$NS_S" "$TMP/wolfguard.log" "$WG_BIN" --config "$TMP/wolfguard.toml"
     else
         mkdir -p "$TMP/run"

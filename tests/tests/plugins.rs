@@ -443,6 +443,9 @@ fn sighup_hot_reloads_a_wasm_plugin_and_keeps_the_old_code_when_the_new_file_is_
 fn a_transport_plugin_adds_a_front_end_listener_that_serves_logins() {
     // The SDK's example transport plugin asks for one extra `tcp` listener; the daemon serves
     // the VPN front end there too (without DTLS, whose UDP sockets stay on server.listen).
+    // The login itself uses the lab's default auth.password_file, which the daemon serves by
+    // loading the auth-local plugin from next to its binary.
+    built();
     cargo(&["build", "-p", "wolfguard-sdk", "--example", "transport"]);
     let t = std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(|| workspace().join("target"), PathBuf::from);
@@ -466,6 +469,13 @@ fn a_transport_plugin_adds_a_front_end_listener_that_serves_logins() {
         !lab.events("listening (TCP, from a transport plugin)")
             .is_empty(),
         "{}",
+        lab.server_log()
+    );
+    assert!(
+        lab.events("passwords are checked by an auth plugin")
+            .iter()
+            .any(|e| e.get("plugin").and_then(|p| p.as_str()) == Some("password-file")),
+        "auth.password_file must be served by the auth-local plugin: {}",
         lab.server_log()
     );
     let mut c = lab

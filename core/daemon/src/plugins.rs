@@ -15,6 +15,7 @@
 //!  tunnel: each IP packet, both ways ──► host.filter_packets (inline, only if some plugin filters)
 //! ```
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -52,7 +53,8 @@ pub fn load(
     pool: Arc<PriorityPool>,
     bus: &EventBus,
 ) -> anyhow::Result<Option<PluginHost>> {
-    let specs = specs(config)?;
+    let mut specs = specs(config)?;
+    specs.extend(password_file_spec(config, &specs, &plugin_dirs()));
     if specs.is_empty() {
         return Ok(None);
     }
@@ -66,6 +68,59 @@ pub fn load(
     }
     host.subscribe(bus);
     Ok(Some(host))
+}
+
+/// The instance name of the `auth-local` plugin that serves `auth.password_file`.
+pub const PASSWORD_FILE_PLUGIN: &str = "password-file";
+/// The `auth-local` plugin's library.
+pub const AUTH_LOCAL_LIBRARY: &str = "libwolfguard_plugin_auth_local.so";
+
+/// Where the shipped plugins are looked for: next to the daemon's executable (a cargo build puts
+/// them side by side), then the packaged location the example config names.
+pub fn plugin_dirs() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(Path::to_owned))
+        .into_iter()
+        .collect();
+    dirs.push(PathBuf::from("/usr/lib/wolfguard/plugins"));
+    dirs
+}
+
+/// `auth.password_file` is served by the `auth-local` plugin, loaded natively like any other
+/// (`password-file` in logs and metrics), when its library is found in `dirs`. It runs after
+/// every configured plugin, so a configured auth plugin still takes the login form. Not
+/// critical: when the library is missing or does not load (a stale build of another contract
+/// version), the daemon's linked-in copy of the same code serves the file instead.
+fn password_file_spec(
+    config: &Config,
+    configured: &[PluginSpec],
+    dirs: &[PathBuf],
+) -> Option<PluginSpec> {
+    let file = &config.auth.password_file;
+    if file.as_os_str().is_empty() || configured.iter().any(|s| s.name == PASSWORD_FILE_PLUGIN) {
+        return None;
+    }
+    let Some(library) = dirs
+        .iter()
+        .map(|d| d.join(AUTH_LOCAL_LIBRARY))
+        .find(|p| p.is_file())
+    else {
+        tracing::info!(looked_in = ?dirs, "auth-local plugin library not found; the built-in \
+            copy of its code checks auth.password_file");
+        return None;
+    };
+    let Some(path) = file.to_str() else {
+        tracing::info!("auth.password_file is not UTF-8; the built-in copy checks it");
+        return None;
+    };
+    let mut settings = toml::Table::new();
+    settings.insert("path".into(), toml::Value::String(path.into()));
+    let mut spec = PluginSpec::native(PASSWORD_FILE_PLUGIN, library);
+    spec.settings = toml::to_string(&settings).ok()?;
+    spec.priority = i32::MIN;
+    spec.critical = false;
+    Some(spec)
 }
 
 /// SIGHUP: reloads every WASM plugin from its file, on the pool (compiling is CPU work), and
@@ -246,5 +301,46 @@ impl Authenticator for PluginAuth {
             .host
             .auth_blocking(&self.plugin, Hook::AuthContinue, &req);
         self.verdict(challenge.conversation, step)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(password_file: &str) -> Config {
+        let mut c = wolfguard_config::from_str(
+            wolfguard_config::EXAMPLE,
+            Path::new("/etc/wolfguard/wolfguard.toml"),
+        )
+        .expect("the example config is valid");
+        c.auth.password_file = PathBuf::from(password_file);
+        c
+    }
+
+    #[test]
+    fn the_password_file_is_served_by_auth_local_when_its_library_is_installed() {
+        let dir = std::env::temp_dir().join(format!("wg-pf-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let dirs = [dir.join("missing"), dir.clone()];
+        // Not installed: the built-in copy serves the file.
+        assert!(password_file_spec(&config("/etc/p\"w"), &[], &dirs).is_none());
+        std::fs::write(dir.join(AUTH_LOCAL_LIBRARY), b"").unwrap();
+        let spec = password_file_spec(&config("/etc/p\"w"), &[], &dirs).unwrap();
+        assert_eq!(spec.name, PASSWORD_FILE_PLUGIN);
+        assert_eq!(spec.path, dir.join(AUTH_LOCAL_LIBRARY));
+        assert!(
+            !spec.critical,
+            "a stale library falls back, never stops start-up"
+        );
+        assert_eq!(spec.priority, i32::MIN, "configured plugins run first");
+        // The path is quoted as TOML, whatever it contains.
+        let settings: toml::Table = spec.settings.parse().unwrap();
+        assert_eq!(settings["path"].as_str(), Some("/etc/p\"w"));
+        // No password file, or an instance of that name already configured: nothing added.
+        assert!(password_file_spec(&config(""), &[], &dirs).is_none());
+        let taken = [PluginSpec::native(PASSWORD_FILE_PLUGIN, "/x.so")];
+        assert!(password_file_spec(&config("/etc/pw"), &taken, &dirs).is_none());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
