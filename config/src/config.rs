@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ConfigIssue;
 use crate::{
-    AuthConfig, LoggingConfig, MetricsConfig, NetworkConfig, ServerConfig, TimeoutsConfig,
-    TlsConfig, example,
+    AuthConfig, LoggingConfig, MetricsConfig, NetworkConfig, PoolSection, ServerConfig,
+    TimeoutsConfig, TlsConfig, example,
 };
 
 /// The configuration of one wolfguard server: one field per TOML table.
@@ -34,6 +34,8 @@ pub struct Config {
     pub logging: LoggingConfig,
     /// `[metrics]`: the Prometheus endpoint.
     pub metrics: MetricsConfig,
+    /// `[pool]`: the priority thread pool for blocking work.
+    pub pool: PoolSection,
     /// `[plugins.<name>]`: one table per plugin, passed to the plugin host untouched.
     pub plugins: BTreeMap<String, toml::Table>,
 }
@@ -52,6 +54,7 @@ impl Config {
         self.auth.validate(&mut check, !self.plugins.is_empty());
         self.logging.validate(&mut check);
         self.metrics.validate(&mut check);
+        self.pool.validate(&mut check);
         check.issues
     }
 

@@ -199,6 +199,8 @@ fn a_filter_plugin_refuses_connects_and_drops_packets_in_the_data_path() {
             clients: 3,
             config: vec![
                 ("network", "ipv6_pool = \"fd00:77::/48\"\n".into()),
+                // The plugin calls run on the pool; its size and reservations come from here.
+                ("pool", "threads = 6\nreserved_low = 2\n".into()),
                 (
                     "plugins.filter",
                     format!(
@@ -254,6 +256,24 @@ fn a_filter_plugin_refuses_connects_and_drops_packets_in_the_data_path() {
             >= 5.0,
         "{m:?}"
     );
+    assert_eq!(m.get("wolfguard_pool_threads"), Some(&6.0), "{m:?}");
+    assert_eq!(
+        m.get("wolfguard_pool_reserved_threads{class=\"low\"}"),
+        Some(&2.0),
+        "{m:?}"
+    );
+    let started = |class: &str| {
+        m.get(&format!(
+            "wolfguard_pool_started_total{{class=\"{class}\"}}"
+        ))
+        .copied()
+        .unwrap_or(0.0)
+    };
+    // Filter calls run in the medium class (so far: two connect filters and one session
+    // filter), logins through the auth-local plugin in the low class, never in high.
+    assert!(started("medium") >= 3.0, "{m:?}");
+    assert!(started("low") >= 1.0, "{m:?}");
+    assert_eq!(started("high"), 0.0, "{m:?}");
     assert!(
         m.get("wolfguard_icmp_rejects_total")
             .copied()

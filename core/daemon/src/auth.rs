@@ -44,6 +44,13 @@ pub trait Authenticator: Send + Sync {
     /// Checks `password` for `user`. Called on a pool thread.
     fn check(&self, user: &str, password: &str) -> Verdict;
 
+    /// The pool class its checks run in: `High` for the built-in file (CPU-bound hashing),
+    /// the plugin host's `Low` for plugins, which may block on PAM or RADIUS and so must never
+    /// hold the threads reserved for higher classes.
+    fn priority(&self) -> wolfguard_runtime::pool::Priority {
+        wolfguard_runtime::pool::Priority::High
+    }
+
     /// Continues a login the backend answered with [`Verdict::Challenge`]: `answer` is the
     /// user's reply. Called on a pool thread. Backends that never challenge keep the default.
     fn answer(&self, user: &str, challenge: &Challenge, answer: &str) -> Verdict {

@@ -15,7 +15,6 @@ use wolfguard_proto::connect::{self, ConnectRequest, DtlsChoice, DtlsMode, choos
 use wolfguard_proto::http::{self, Limits, Method, RequestHead, ResponseHead};
 use wolfguard_proto::urls;
 use wolfguard_runtime::Event;
-use wolfguard_runtime::pool::Priority;
 use wolfguard_tls::{DtlsKeys, HandshakeStatus, ReadOutcome, TlsSession};
 
 use crate::auth::Verdict;
@@ -347,7 +346,8 @@ async fn post(
     let started = Instant::now();
     let (u, p) = (user.clone(), password);
     let pending = conv.challenge.take();
-    let verdict = match server.pool.submit(Priority::High, move || match pending {
+    let class = backend.priority();
+    let verdict = match server.pool.submit(class, move || match pending {
         Some(challenge) => backend.answer(&u, &challenge, &p),
         None => backend.check(&u, &p),
     }) {

@@ -243,6 +243,25 @@ pub fn render(server: &Server) -> String {
     };
     family(
         &mut out,
+        "wolfguard_pool_threads",
+        "gauge",
+        "Worker threads of the blocking-work pool ([pool] threads).",
+        &[("", stats.threads as f64)],
+    );
+    let reserved = server.config.pool.reserved();
+    family(
+        &mut out,
+        "wolfguard_pool_reserved_threads",
+        "gauge",
+        "Pool threads reserved per class ([pool] reserved_*).",
+        &labels
+            .iter()
+            .zip(reserved)
+            .map(|(l, r)| (l.as_str(), f64::from(r)))
+            .collect::<Vec<_>>(),
+    );
+    family(
+        &mut out,
         "wolfguard_pool_queued",
         "gauge",
         "Blocking jobs waiting for a pool thread.",

@@ -281,6 +281,10 @@ impl Authenticator for PluginAuth {
         self.verdict(conversation, step)
     }
 
+    fn priority(&self) -> wolfguard_runtime::pool::Priority {
+        wolfguard_plugin_host::AUTH_PRIORITY
+    }
+
     fn answer(&self, user: &str, challenge: &Challenge, answer: &str) -> Verdict {
         let req = AuthRequest {
             conversation: challenge.conversation,

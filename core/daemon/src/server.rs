@@ -100,9 +100,20 @@ impl Server {
         })
         .context("TLS setup failed")?;
         create_private_dir(&config.server.state_dir)?;
-        let pool = Arc::new(
-            PriorityPool::new(PoolConfig::default()).context("cannot start the thread pool")?,
-        );
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let pool_config = PoolConfig {
+            threads: config.pool.thread_count(cpus),
+            reserved: config.pool.reserved().map(|r| r as usize),
+            queue_depth: config.pool.queue_depth as usize,
+        };
+        let pool = Arc::new(PriorityPool::new(pool_config).with_context(|| {
+            format!(
+                "cannot start the thread pool ([pool] threads = {}, reserved {:?}); fix: \
+                 reserve fewer threads than pool.threads",
+                config.pool.thread_count(cpus),
+                config.pool.reserved()
+            )
+        })?);
         let bus = Arc::new(EventBus::new());
         // Plugins load before anything listens, so a broken critical plugin stops start-up.
         let plugins = crate::plugins::load(&config, pool.clone(), &bus)?;
