@@ -25,8 +25,9 @@ fn start_iperf_server(lab: &mut Lab) {
 #[test]
 fn psk_negotiate_comes_up_and_carries_iperf3_both_ways() {
     let mut lab = Lab::start("dtls", LabOptions::default()).unwrap();
+    // -vvv: openconnect logs received keepalives at trace level.
     let mut c = lab
-        .openconnect_dtls(0, "alice", "alice-secret", &[])
+        .openconnect_dtls(0, "alice", "alice-secret", &["-vvv"])
         .unwrap();
     let (_, took) = c.wait_up(UP).unwrap();
     println!("connect time with DTLS (spawn → tunnel configured): {took:?}");
@@ -39,6 +40,16 @@ fn psk_negotiate_comes_up_and_carries_iperf3_both_ways() {
     // Rekey as ocserv announces it: DTLS 10 s behind CSTP, renegotiated in place (`ssl`).
     assert!(log.contains("X-DTLS-Rekey-Time: 172810"), "{log}");
     assert!(log.contains("X-DTLS-Rekey-Method: ssl"), "{log}");
+    // Keepalives follow the answer to the first MTU probe, so an openconnect that deferred its
+    // tunnel by one main-loop turn wakes at once instead of after its 1-s timer.
+    let woken = wait_for(Duration::from_secs(3), || {
+        c.log_text().contains("Got DTLS Keepalive").then_some(())
+    });
+    assert!(
+        woken.is_some(),
+        "no keepalive after the MTU probe:\n{}",
+        c.log_text()
+    );
     // Once DTLS is up the tunnel owns a UDP socket connected to the client, so the kernel
     // hands it this client's datagrams directly.
     let ss = lab.exec(&lab.server_ns, "ss -u -n -H state established");

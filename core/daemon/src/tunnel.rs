@@ -153,10 +153,35 @@ struct Tunnel {
     egress: Vec<Bytes>,
     /// Whether the bus was last told the DTLS channel is up.
     dtls_reported: bool,
+    /// Keepalives due after the first probe answer of the current DTLS session.
+    wake_client: Option<WakeClient>,
     /// Receive slots for the tunnel's own UDP socket, made when it first has one.
     own_batch: Option<wolfguard_sys::udp::RecvBatch>,
     /// Where datagrams read from it are copied, so each becomes a cheap `Bytes`.
     chunk: BytesMut,
+}
+
+/// When the keepalives that wake openconnect after its first MTU probe go out, counted from
+/// the probe's answer: soon after the client has gone to sleep, and twice more in case it had
+/// not yet (a loaded machine). Three 1-byte records per DTLS session.
+const WAKE_CLIENT_DELAYS: [Duration; 3] = [
+    Duration::from_millis(2),
+    Duration::from_millis(20),
+    Duration::from_millis(150),
+];
+
+/// The keepalives that follow the first probe answer of a DTLS session (see
+/// `Tunnel::handle_datagram`).
+#[derive(Debug, Clone, Copy)]
+struct WakeClient {
+    /// The DTLS handshake count they belong to.
+    handshake: u32,
+    /// When the next one is due.
+    at: Instant,
+    /// How many went out.
+    sent: u8,
+    /// When the probe was answered.
+    started: Instant,
 }
 
 /// Runs one tunnel to its end.
@@ -225,6 +250,7 @@ pub async fn run(job: TunnelJob, tun: Arc<AsyncDevice>, shared: Arc<Shared>) {
         ingress: PacketBatch::default(),
         egress: Vec::new(),
         dtls_reported: false,
+        wake_client: None,
     };
     t.handshakes.0 = t.tls.handshakes();
     tracing::info!(session = params.session, user = %params.user, group = ?params.group, peer = %params.peer,
@@ -297,6 +323,10 @@ impl Tunnel {
                 return End::Temporary;
             }
             let dtls_wake = self.dtls.as_ref().and_then(DtlsChannel::poll_timeout);
+            let dtls_wake = match (dtls_wake, self.wake_client.as_ref().map(|w| w.at)) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
             let wake = match (self.liveness.poll_timeout(), dtls_wake) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
@@ -386,6 +416,7 @@ impl Tunnel {
                     self.flush_egress();
                 }
                 () = sleep => {
+                    self.wake_client_if_due(Instant::now());
                     if let Some(d) = self.dtls.as_mut() {
                         d.handle_timeout(Instant::now());
                     }
@@ -691,6 +722,21 @@ impl Tunnel {
             if !d.send(&self.dpd_scratch) {
                 d.send(&[PacketType::DpdResp.to_u8()]);
             }
+            // openconnect 9.01 defers bringing its tunnel up by one main-loop turn after its
+            // MTU probe ("Delaying tunnel with reason: DTLS MTU detection") and then sleeps
+            // until a packet arrives or its 1-s timer fires. When our handshake and probe
+            // answer complete within one of its turns, nothing else arrives, and the client's
+            // interface came up a full second late (the 1.03-s DTLS connects of
+            // docs/performance.md). Keepalives shortly after the first answer of each DTLS
+            // session wake it; one sent at once would be read in the same turn, before it sleeps.
+            if self.wake_client.is_none_or(|w| w.handshake != d.handshakes) {
+                self.wake_client = Some(WakeClient {
+                    handshake: d.handshakes,
+                    at: now + WAKE_CLIENT_DELAYS[0],
+                    sent: 0,
+                    started: now,
+                });
+            }
         }
         end
     }
@@ -794,6 +840,25 @@ impl Tunnel {
             self.deliver_frame(&frame);
         } else {
             let _ = self.tun.try_send(&icmp);
+        }
+    }
+
+    /// Sends the keepalive of [`WakeClient`] that is due, if any, and schedules the next.
+    fn wake_client_if_due(&mut self, now: Instant) {
+        let Some(w) = self.wake_client.as_mut() else {
+            return;
+        };
+        if now < w.at {
+            return;
+        }
+        if let Some(d) = self.dtls.as_mut().filter(|d| d.handshakes == w.handshake) {
+            d.send(&[PacketType::Keepalive.to_u8()]);
+        }
+        w.sent += 1;
+        match WAKE_CLIENT_DELAYS.get(usize::from(w.sent)) {
+            Some(delay) => w.at = w.started + *delay,
+            // Done for this session: `handshake` stays recorded so no new schedule starts.
+            None => w.at = now + Duration::from_secs(86_400 * 365),
         }
     }
 
