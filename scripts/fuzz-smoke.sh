@@ -9,7 +9,7 @@ if ! command -v cargo-fuzz >/dev/null; then
   cargo install cargo-fuzz --locked --quiet
 fi
 export RUSTC_BOOTSTRAP=1
-for dir in core/proto/fuzz config/fuzz; do
+for dir in core/proto/fuzz config/fuzz plugin-api/fuzz; do
   for target in $(cd "$dir" && cargo fuzz list); do
     echo "fuzz: $dir $target (${secs}s)"
     (cd "$dir" && cargo fuzz run "$target" -- -max_total_time="$secs" -print_final_stats=0 2>&1 | tail -n 2)
