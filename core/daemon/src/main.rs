@@ -89,7 +89,11 @@ fn load(path: &std::path::Path) -> anyhow::Result<wolfguard_config::Config> {
 }
 
 fn check_config(path: &std::path::Path) -> anyhow::Result<()> {
-    load(path)?;
+    let config = load(path)?;
+    let plugins = plugins::check(&config).with_context(|| format!("{}", path.display()))?;
+    for line in &plugins {
+        println!("{line}");
+    }
     println!("{}: OK", path.display());
     Ok(())
 }

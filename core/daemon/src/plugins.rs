@@ -53,12 +53,9 @@ pub fn load(
     pool: Arc<PriorityPool>,
     bus: &EventBus,
 ) -> anyhow::Result<Option<PluginHost>> {
-    let mut specs = specs(config)?;
-    specs.extend(password_file_spec(config, &specs, &plugin_dirs()));
-    if specs.is_empty() {
+    let Some(host) = load_host(config, pool)? else {
         return Ok(None);
-    }
-    let host = PluginHost::load(specs, pool).map_err(|e| anyhow::anyhow!("{e}"))?;
+    };
     for s in host.skipped() {
         tracing::warn!(plugin = %s.name, error = %s.error, "plugin not loaded (not critical)");
     }
@@ -68,6 +65,57 @@ pub fn load(
     }
     host.subscribe(bus);
     Ok(Some(host))
+}
+
+/// The configured plugins plus the password-file instance, loaded and ordered (none: `None`).
+fn load_host(config: &Config, pool: Arc<PriorityPool>) -> anyhow::Result<Option<PluginHost>> {
+    let mut specs = specs(config)?;
+    specs.extend(password_file_spec(config, &specs, &plugin_dirs()));
+    if specs.is_empty() {
+        return Ok(None);
+    }
+    let host = PluginHost::load(specs, pool).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(Some(host))
+}
+
+/// `wolfguard check-config`: loads every plugin the configuration names, as start-up would
+/// (instantiating them with their settings, so a bad path, a refused contract version or a
+/// setting the plugin rejects shows now rather than at the next restart), and describes the
+/// result, one line per plugin. A critical plugin that fails is an error, as at start-up.
+pub fn check(config: &Config) -> anyhow::Result<Vec<String>> {
+    let pool = Arc::new(PriorityPool::new(wolfguard_runtime::PoolConfig {
+        threads: 2,
+        reserved: [0; 4],
+        queue_depth: 64,
+    })?);
+    let Some(host) = load_host(config, pool)? else {
+        return Ok(Vec::new());
+    };
+    let mut lines = Vec::new();
+    for p in host.plugins() {
+        let hooks: Vec<&str> = p.manifest.hooks.iter().map(|h| h.as_str()).collect();
+        lines.push(format!(
+            "plugin {} ({:?}, {} {}): {}",
+            p.name,
+            p.kind,
+            p.manifest.name,
+            p.manifest.version,
+            hooks.join(", ")
+        ));
+    }
+    for (plugin, l) in host.listeners() {
+        lines.push(format!(
+            "plugin {plugin} asks for listener `{}` on {} ({})",
+            l.name, l.bind, l.protocol
+        ));
+    }
+    for s in host.skipped() {
+        lines.push(format!(
+            "plugin {} NOT loaded (not critical; start-up would skip it): {}",
+            s.name, s.error
+        ));
+    }
+    Ok(lines)
 }
 
 /// The instance name of the `auth-local` plugin that serves `auth.password_file`.
@@ -346,5 +394,28 @@ mod tests {
         let taken = [PluginSpec::native(PASSWORD_FILE_PLUGIN, "/x.so")];
         assert!(password_file_spec(&config("/etc/pw"), &taken, &dirs).is_none());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn check_config_reports_a_missing_plugin_and_fails_on_a_missing_critical_one() {
+        let mut c = config("");
+        let mut table = toml::Table::new();
+        table.insert("path".into(), "/nonexistent/ghost.so".into());
+        c.plugins.insert("ghost".into(), table.clone());
+        let lines = check(&c).unwrap();
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("plugin ghost NOT loaded") && l.contains("no such file")),
+            "{lines:?}"
+        );
+        table.insert("critical".into(), true.into());
+        c.plugins.insert("ghost".into(), table);
+        let err = format!("{:#}", check(&c).unwrap_err());
+        assert!(
+            err.contains("ghost") && err.contains("no such file"),
+            "{err}"
+        );
+        assert!(!err.contains('\n'), "one line: {err}");
     }
 }

@@ -66,7 +66,22 @@ impl NativePlugin {
             path: path.to_owned(),
             reason,
         };
-        let header = lib_header_from_path(path).map_err(|e| native_err(e.to_string()))?;
+        if !path.is_file() {
+            return Err(native_err(
+                "no such file (check the table's `path`; relative paths start at the \
+                 configuration file's directory)"
+                    .into(),
+            ));
+        }
+        // abi_stable's message spans several indented lines; the log wants one.
+        let header = lib_header_from_path(path).map_err(|e| {
+            native_err(
+                e.to_string()
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            )
+        })?;
         // The major is compared here, not by abi_stable, so that the refusal names both
         // versions and so that older minors (shorter prefix modules) are accepted.
         let vs = header.version_strings();

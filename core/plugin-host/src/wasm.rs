@@ -178,6 +178,13 @@ impl Runtime {
             path: self.path.clone(),
             reason,
         };
+        if !self.path.is_file() {
+            return Err(wasm_err(
+                "no such file (check the table's `path`; relative paths start at the \
+                 configuration file's directory)"
+                    .into(),
+            ));
+        }
         let component = Component::from_file(&self.engine, &self.path)
             .map_err(|e| wasm_err(format!("{e:#}")))?;
         let pre = self
