@@ -687,12 +687,13 @@ impl Tunnel {
                     if key.is_none_or(|s| !self.allowed.contains(&Some(s))) {
                         continue;
                     }
-                    data_bytes += payload.len() as u64;
                     if self.shared.packet_filters.is_some() {
-                        // Judged in a batch once the wake-up's datagrams are read.
+                        // Judged in a batch once the wake-up's datagrams are read (and
+                        // counted there if accepted).
                         self.ingress.push(payload);
                         continue;
                     }
+                    data_bytes += payload.len() as u64;
                     if counts_for_idle(payload) {
                         self.liveness.handle_rx_data(now, payload);
                     }
@@ -766,8 +767,11 @@ impl Tunnel {
                 let packet = batch.get(i);
                 match self.filter.verdicts[i - start] {
                     PacketVerdict::Accept => {
+                        // Bytes accepted, on the channel they came in by (`wait`: CSTP).
                         if wait {
                             self.rx_bytes += packet.len() as u64;
+                        } else if let Some(d) = self.dtls.as_mut() {
+                            d.rx_bytes += packet.len() as u64;
                         }
                         if counts_for_idle(packet) {
                             self.liveness.handle_rx_data(now, packet);
