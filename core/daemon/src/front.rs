@@ -596,6 +596,9 @@ fn dtls_setup(
         mode,
         mtu: server.dtls_mtu(),
         local: None,
+        min_renegotiation_interval: Duration::from_secs(u64::from(
+            server.config.timeouts.rekey_time / 2,
+        )),
     })
 }
 

@@ -240,6 +240,9 @@ impl DtlsContext {
         unsafe { sys::wolfSSL_SetIOWriteCtx(p, io.cast()) };
         // SAFETY: p is live; the cookie callback reads the secret from the same Io.
         unsafe { sys::wolfSSL_SetCookieCtx(p, io.cast()) };
+        // SAFETY: p is live; the callback matches HandShakeDoneCb and its context is the same
+        // boxed DgramIo, which lives as long as the session.
+        unsafe { sys::wolfSSL_SetHsDoneCb(p, Some(dgram_handshake_done_cb), io.cast()) };
         // SAFETY: p is live; nonblocking mode makes wolfSSL return WANT_READ instead of waiting.
         unsafe { sys::wolfSSL_dtls_set_using_nonblock(p, 1) };
         // SAFETY: p is live.
@@ -314,6 +317,8 @@ impl DtlsContext {
 /// Per-session datagram queues and secrets, reached by the C callbacks through the I/O context.
 #[derive(Default)]
 struct DgramIo {
+    /// Completed handshakes: 1 after the first, +1 per renegotiation (DTLS 1.2).
+    handshakes: u32,
     psk: [u8; 32],
     master: Option<[u8; 48]>,
     cookie_secret: [u8; 32],
@@ -474,6 +479,11 @@ impl DtlsSession {
             });
         }
         Ok(())
+    }
+
+    /// Completed handshakes: 1 once connected, one more per client renegotiation (DTLS 1.2).
+    pub fn handshakes(&self) -> u32 {
+        self.io.handshakes
     }
 
     /// Whether the handshake negotiated connection ids.
@@ -638,4 +648,13 @@ unsafe extern "C" fn gen_cookie_cb(
     let dst = unsafe { std::slice::from_raw_parts_mut(buf, n) };
     dst.copy_from_slice(&io.cookie_secret[..n]);
     n as c_int
+}
+
+/// Counts completed DTLS handshakes (the first and every renegotiation).
+unsafe extern "C" fn dgram_handshake_done_cb(_ssl: *mut sys::WOLFSSL, ctx: *mut c_void) -> c_int {
+    // SAFETY: ctx is the boxed DgramIo registered when the session was made; wolfSSL calls back
+    // only from inside a method holding &mut DtlsSession.
+    let io = unsafe { &mut *ctx.cast::<DgramIo>() };
+    io.handshakes = io.handshakes.saturating_add(1);
+    0
 }

@@ -44,7 +44,7 @@ fn server_socket_and_client(
 
 /// Runs one client; returns whether the handshake completed and the plaintext received.
 fn run(client_key: &[u8; 32], suite: &str) -> (bool, Vec<u8>) {
-    let (done, got, _) = run_lines(client_key, suite, &[b"hello over dtls\n"], b"\n");
+    let (done, got, _, _) = run_lines(client_key, suite, &[b"hello over dtls\n"], b"\n");
     (done, got)
 }
 
@@ -56,7 +56,7 @@ fn run_lines(
     suite: &str,
     lines: &[&[u8]],
     until: &[u8],
-) -> (bool, Vec<u8>, String) {
+) -> (bool, Vec<u8>, String, u32) {
     let out_path = std::env::temp_dir().join(format!(
         "wg-dtls-sclient-{}-{}.out",
         std::process::id(),
@@ -131,7 +131,7 @@ fn run_lines(
     let _ = child.wait();
     let stdout = std::fs::read_to_string(&out_path).unwrap_or_default();
     let _ = std::fs::remove_file(&out_path);
-    (done, got, stdout)
+    (done, got, stdout, session.handshakes())
 }
 
 #[test]
@@ -151,13 +151,15 @@ fn right_psk_gives_a_session_and_data_for_each_suite() {
 /// does this at `X-DTLS-Rekey-Time`); data keeps flowing afterwards.
 #[test]
 fn client_renegotiation_rekeys_the_session_in_place() {
-    let (done, got, stdout) = run_lines(
+    let (done, got, stdout, handshakes) = run_lines(
         &PSK,
         "PSK-AES256-GCM-SHA384",
         &[b"before\n", b"R\n", b"after rekey\n"],
         b"after rekey\n",
     );
     assert!(done);
+    // The daemon rate-limits renegotiations by this count.
+    assert_eq!(handshakes, 2, "{stdout}");
     assert!(
         stdout.contains("Secure Renegotiation IS supported"),
         "{stdout}"

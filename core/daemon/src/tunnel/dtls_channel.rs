@@ -48,6 +48,9 @@ pub struct DtlsSetup {
     /// is also the UDP port). Once DTLS is up the tunnel binds a socket here connected to the
     /// client, so that client's datagrams come straight to the tunnel's thread.
     pub local: Option<SocketAddr>,
+    /// A renegotiation of the DTLS session sooner than this after the previous handshake ends
+    /// the session (`timeouts.rekey_time / 2`, ocserv's rule, as for CSTP).
+    pub min_renegotiation_interval: Duration,
 }
 
 /// Socket buffer of a tunnel's own connected UDP socket (the listening sockets get 8 MiB).
@@ -92,6 +95,10 @@ pub struct DtlsChannel {
     pub handshakes: u32,
     /// Handshakes that failed.
     pub handshake_failures: u32,
+    /// Renegotiations refused for coming too soon.
+    pub renegotiations_refused: u32,
+    /// The current session's handshake count and when it last changed.
+    session_handshakes: (u32, Instant),
     moved_to: Option<SocketAddr>,
 }
 
@@ -115,6 +122,8 @@ impl DtlsChannel {
             tx_bytes: 0,
             handshakes: 0,
             handshake_failures: 0,
+            renegotiations_refused: 0,
+            session_handshakes: (0, now),
             moved_to: None,
         }
     }
@@ -165,6 +174,28 @@ impl DtlsChannel {
                     break;
                 }
             }
+        }
+        if let Some(count) = self.session.as_ref().map(DtlsSession::handshakes)
+            && count > self.session_handshakes.0
+        {
+            let since = now.duration_since(self.session_handshakes.1);
+            if since < self.setup.min_renegotiation_interval {
+                // A client renegotiating in a loop costs a handshake each time: the session
+                // ends, traffic goes over CSTP, and the client may start DTLS afresh.
+                tracing::warn!(
+                    since_last_ms = since.as_millis() as u64,
+                    min_secs = self.setup.min_renegotiation_interval.as_secs(),
+                    "DTLS renegotiation sooner than rekey_time/2: DTLS session closed"
+                );
+                self.renegotiations_refused += 1;
+                self.session = None;
+                self.active = false;
+                self.records.clear();
+                self.inbox.clear();
+                return;
+            }
+            tracing::info!("DTLS session renegotiated (rekey)");
+            self.session_handshakes = (count, now);
         }
         tracing::trace!(
             len = d.bytes.len(),
@@ -232,6 +263,7 @@ impl DtlsChannel {
                     "DTLS up"
                 );
                 self.handshakes += 1;
+                self.session_handshakes = (p.session.handshakes(), now);
                 self.session = Some(p.session);
                 self.peer = Some(p.peer);
                 self.socket = Some(p.socket);
@@ -370,4 +402,94 @@ fn send_now(
     lens: &[usize],
 ) -> std::io::Result<usize> {
     wolfguard_sys::udp::send_batch(socket.as_fd(), peer, flat, lens)
+}
+
+#[cfg(test)]
+mod tests {
+    //! The renegotiation limit with a real DTLS 1.2 peer: `openssl s_client` with a PSK, which
+    //! renegotiates on its `R` command (openconnect cannot be made to renegotiate on demand).
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+
+    use bytes::Bytes;
+
+    use super::*;
+
+    const PSK: [u8; 32] = [0x42; 32];
+
+    /// Handshakes with s_client, has it renegotiate right away, and returns the channel.
+    fn renegotiate_once(min_renegotiation_interval: Duration) -> DtlsChannel {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let sock = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+            let port = sock.local_addr().unwrap().port();
+            let hex: String = PSK.iter().map(|b| format!("{b:02x}")).collect();
+            let mut child = Command::new("openssl")
+                .args(["s_client", "-dtls1_2", "-connect"])
+                .arg(format!("127.0.0.1:{port}"))
+                .args(["-psk", &hex, "-psk_identity", "psk", "-cipher"])
+                .arg("PSK-AES256-GCM-SHA384")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("openssl is installed");
+            let setup = DtlsSetup {
+                app_id: [7; 32],
+                cid: None,
+                keys: DtlsKeys::Psk(PSK),
+                mode: DtlsMode::Psk { app_id: [7; 32] },
+                ctx: DtlsContext::new().unwrap(),
+                mtu: 1400,
+                local: None,
+                min_renegotiation_interval,
+            };
+            let mut ch = DtlsChannel::new(setup, Instant::now());
+            let mut buf = vec![0u8; 4096];
+            let mut typed = false;
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline && ch.renegotiations_refused == 0 {
+                let got =
+                    tokio::time::timeout(Duration::from_millis(100), sock.recv_from(&mut buf));
+                if let Ok(Ok((n, peer))) = got.await {
+                    let d = Datagram {
+                        peer,
+                        bytes: Bytes::copy_from_slice(&buf[..n]),
+                        socket: sock.clone(),
+                    };
+                    ch.receive(d, Instant::now());
+                } else {
+                    ch.handle_timeout(Instant::now());
+                }
+                if ch.handshakes == 1 && !typed {
+                    child.stdin.as_mut().unwrap().write_all(b"R\n").unwrap();
+                    typed = true;
+                }
+                if typed && ch.session.as_ref().is_some_and(|s| s.handshakes() >= 2) {
+                    break;
+                }
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            ch
+        })
+    }
+
+    #[test]
+    fn a_renegotiation_sooner_than_the_limit_closes_the_dtls_session() {
+        let ch = renegotiate_once(Duration::from_secs(3600));
+        assert_eq!(ch.handshakes, 1, "the first handshake completed");
+        assert_eq!(ch.renegotiations_refused, 1);
+        assert!(ch.session.is_none() && !ch.active);
+    }
+
+    #[test]
+    fn a_renegotiation_after_the_limit_rekeys_in_place() {
+        let ch = renegotiate_once(Duration::ZERO);
+        assert_eq!(ch.renegotiations_refused, 0);
+        assert_eq!(ch.session.as_ref().map(DtlsSession::handshakes), Some(2));
+    }
 }
