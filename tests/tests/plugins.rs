@@ -124,6 +124,21 @@ fn login_through(name: &'static str, table: String, dir: &Path) {
     }
 }
 
+/// Builds the SDK's example `name` (natively, or for `target`) and returns its artifact.
+fn sdk_example(name: &str, target: Option<&str>) -> PathBuf {
+    let mut args = vec!["build", "-p", "wolfguard-sdk", "--example", name];
+    args.extend(target.iter().flat_map(|t| ["--target", *t]));
+    cargo(&args);
+    let t = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| workspace().join("target"), PathBuf::from);
+    let path = match target {
+        Some(target) => t.join(format!("{target}/debug/examples/{name}.wasm")),
+        None => t.join(format!("debug/examples/lib{name}.so")),
+    };
+    assert!(path.exists(), "{} was not built", path.display());
+    path
+}
+
 fn name_table(name: &'static str) -> &'static str {
     match name {
         "plugnative" => "plugins.local",
@@ -188,11 +203,7 @@ fn a_critical_plugin_that_cannot_load_stops_start_up_with_its_name() {
 /// in the data path while IPv4 flows. The counter shows on the metrics endpoint.
 #[test]
 fn a_filter_plugin_refuses_connects_and_drops_packets_in_the_data_path() {
-    cargo(&["build", "-p", "wolfguard-sdk", "--example", "filter"]);
-    let t = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| workspace().join("target"), PathBuf::from);
-    let so = t.join("debug/examples/libfilter.so");
-    assert!(so.exists(), "{} was not built", so.display());
+    let so = sdk_example("filter", None);
     let mut lab = Lab::start(
         "plugfilter",
         LabOptions {
@@ -311,11 +322,7 @@ fn a_two_step_login_asks_the_plugins_follow_up_question() {
     // The SDK's example auth plugin answers the login form with a challenge ("Code:"); the
     // daemon sends a second form (`secondary_password`, as ocserv names follow-up fields), and
     // openconnect fills it from --form-entry.
-    cargo(&["build", "-p", "wolfguard-sdk", "--example", "auth"]);
-    let t = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| workspace().join("target"), PathBuf::from);
-    let so = t.join("debug/examples/libauth.so");
-    assert!(so.exists(), "{} was not built", so.display());
+    let so = sdk_example("auth", None);
     let mut lab = Lab::start(
         "plug2step",
         LabOptions {
@@ -373,19 +380,7 @@ fn a_two_step_login_asks_the_plugins_follow_up_question() {
 fn sighup_hot_reloads_a_wasm_plugin_and_keeps_the_old_code_when_the_new_file_is_broken() {
     // The SDK's example auth plugin, built for wasm32-wasip2, is the "new version" swapped in
     // for auth-local: after the reload the same user needs a one-time code instead of a password.
-    cargo(&[
-        "build",
-        "-p",
-        "wolfguard-sdk",
-        "--example",
-        "auth",
-        "--target",
-        "wasm32-wasip2",
-    ]);
-    let t = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| workspace().join("target"), PathBuf::from);
-    let codes = t.join("wasm32-wasip2/debug/examples/auth.wasm");
-    assert!(codes.exists(), "{} was not built", codes.display());
+    let codes = sdk_example("auth", Some("wasm32-wasip2"));
     let dir = passwd_dir("reload");
     let plugin = dir.join("auth.wasm");
     std::fs::copy(&built().auth_local_wasm, &plugin).unwrap();
@@ -466,11 +461,7 @@ fn a_transport_plugin_adds_a_front_end_listener_that_serves_logins() {
     // The login itself uses the lab's default auth.password_file, which the daemon serves by
     // loading the auth-local plugin from next to its binary.
     built();
-    cargo(&["build", "-p", "wolfguard-sdk", "--example", "transport"]);
-    let t = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| workspace().join("target"), PathBuf::from);
-    let so = t.join("debug/examples/libtransport.so");
-    assert!(so.exists(), "{} was not built", so.display());
+    let so = sdk_example("transport", None);
     let mut lab = Lab::start(
         "plugtransport",
         LabOptions {
